@@ -1,0 +1,11 @@
+import type { CaseGroup } from '../../../../tests/harness/cases.ts'
+import type { CryptoBackend } from '../../src/backend.ts'
+import { basicsCases } from './basics.cases.ts'
+
+/**
+ * Every runtime-neutral case group of the crypto package, for one backend. The Node test
+ * (`node-backend.test.ts`) and the WebCrypto tests (Node and headless Chromium) register this list.
+ */
+export function cryptoCaseGroups(backend: CryptoBackend): CaseGroup[] {
+  return [basicsCases(backend)]
+}

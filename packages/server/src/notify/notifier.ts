@@ -1,0 +1,200 @@
+/**
+ * "This mailbox has mail": the hint that wakes the connection holding a device's WebSocket.
+ *
+ * A hint is never the truth. The mailbox in storage is; a hint only says "fetch now rather than
+ * later". So a notifier may drop, delay, coalesce or repeat hints, and a connection must:
+ * 1. subscribe before its first fetch (an envelope stored between the fetch and the subscription
+ *    would otherwise wait for the next hint),
+ * 2. fetch again whenever `onMail` runs, however often, and
+ * 3. fetch again on its own timer (`RESYNC_INTERVAL_MS`), which bounds the delay a lost hint
+ *    can cost.
+ * Nothing acknowledged can be lost through this module: it carries no envelope, only a wake-up.
+ *
+ * Two implementations: `createLocalNotifier()` (one process, the embedded default) and
+ * `createNatsNotifier()` in `nats-notifier.ts` (several processes sharing PostgreSQL).
+ */
+
+export interface Notifier {
+  /** Says that `deviceId`'s mailbox has new mail. Call it after the envelope is durable. */
+  publish(deviceId: string): Promise<void> | void
+  /** Calls `onMail` (at least once, possibly more) after each publish for `deviceId`; returns the unsubscribe. */
+  subscribe(deviceId: string, onMail: () => void): () => void
+  /** Drops every subscription; later subscribes throw `closed`, later publishes are ignored. */
+  close(): Promise<void>
+}
+
+/** How often a connection should re-fetch its mailbox without a hint: the worst-case cost of a lost hint. */
+export const RESYNC_INTERVAL_MS = 30_000
+/** Device ids are base64url of 16 bytes (22 characters); anything much longer is a bug upstream. */
+export const MAX_DEVICE_ID_LENGTH = 128
+/** Distinct devices subscribed in one process (one WebSocket each, usually). */
+export const MAX_SUBSCRIBED_DEVICES = 200_000
+/** Listeners on one device in one process: a device may briefly hold an old and a new connection. */
+export const MAX_LISTENERS_PER_DEVICE = 16
+
+export type NotifyErrorCode =
+  | 'invalid-argument' // a device id that is empty, too long or not a string
+  | 'limit-exceeded' // MAX_SUBSCRIBED_DEVICES or MAX_LISTENERS_PER_DEVICE
+  | 'closed' // subscribe after close()
+  | 'unavailable' // the message bus could not be reached at start
+
+export class NotifyError extends Error {
+  override readonly name = 'NotifyError'
+  constructor(
+    readonly code: NotifyErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options)
+  }
+  static is(value: unknown, code?: NotifyErrorCode): value is NotifyError {
+    return value instanceof NotifyError && (code === undefined || value.code === code)
+  }
+}
+
+/** Device ids are not secret, but we still never echo one into an error message. */
+export function checkDeviceId(deviceId: unknown): asserts deviceId is string {
+  if (typeof deviceId !== 'string') throw new NotifyError('invalid-argument', 'device id must be a string')
+  if (deviceId.length === 0 || deviceId.length > MAX_DEVICE_ID_LENGTH) {
+    throw new NotifyError('invalid-argument', `device id must be 1..${MAX_DEVICE_ID_LENGTH} characters`)
+  }
+}
+
+export interface NotifierOptions {
+  /** Called when an `onMail` callback throws; the default logs the error's name only. */
+  onListenerError?: (error: unknown) => void
+}
+
+interface ListenerTableHooks extends NotifierOptions {
+  /** The first listener of a device arrived (the NATS notifier subscribes its subject). */
+  onFirst?: (deviceId: string) => void
+  /** The last listener of a device left. */
+  onLast?: (deviceId: string) => void
+}
+
+/** Logs carry no content and no ids: an error's message may hold either, so only its name goes out. */
+function reportListenerError(error: unknown): void {
+  const name = error instanceof Error ? error.name : typeof error
+  console.error(JSON.stringify({ level: 'error', msg: 'notifier listener threw', error: name }))
+}
+
+/**
+ * The listener table both notifiers share: per device, a set of callbacks, with coalescing —
+ * any number of `mark()`s for a device before the next flush become one call per listener.
+ * Flushing on `setImmediate` gathers the hints of one I/O turn (a group commit of many envelopes)
+ * into one wake-up per mailbox.
+ */
+export class ListenerTable {
+  readonly #listeners = new Map<string, Set<() => void>>()
+  readonly #pending = new Set<string>()
+  #scheduled: ReturnType<typeof setImmediate> | null = null
+  #closed = false
+  readonly #onFirst: (deviceId: string) => void
+  readonly #onLast: (deviceId: string) => void
+  readonly #onListenerError: (error: unknown) => void
+
+  constructor(hooks: ListenerTableHooks = {}) {
+    this.#onFirst = hooks.onFirst ?? (() => {})
+    this.#onLast = hooks.onLast ?? (() => {})
+    this.#onListenerError = hooks.onListenerError ?? reportListenerError
+  }
+
+  get size(): number {
+    return this.#listeners.size
+  }
+
+  add(deviceId: string, onMail: () => void): () => void {
+    if (this.#closed) throw new NotifyError('closed', 'notifier is closed')
+    checkDeviceId(deviceId)
+    if (typeof onMail !== 'function') throw new NotifyError('invalid-argument', 'onMail must be a function')
+    let set = this.#listeners.get(deviceId)
+    if (set === undefined) {
+      if (this.#listeners.size >= MAX_SUBSCRIBED_DEVICES) {
+        throw new NotifyError('limit-exceeded', `more than ${MAX_SUBSCRIBED_DEVICES} subscribed devices`)
+      }
+      set = new Set()
+      this.#listeners.set(deviceId, set)
+      this.#onFirst(deviceId)
+    } else if (set.size >= MAX_LISTENERS_PER_DEVICE) {
+      throw new NotifyError('limit-exceeded', `more than ${MAX_LISTENERS_PER_DEVICE} listeners on one device`)
+    }
+    // A wrapper, so the same function subscribed twice gets two independent unsubscribes.
+    const listener = () => onMail()
+    set.add(listener)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      const current = this.#listeners.get(deviceId)
+      if (current === undefined || !current.delete(listener)) return
+      if (current.size === 0) {
+        this.#listeners.delete(deviceId)
+        this.#onLast(deviceId)
+      }
+    }
+  }
+
+  /** Schedules one wake-up of `deviceId`'s listeners, if it has any here. */
+  mark(deviceId: string): void {
+    if (this.#closed || !this.#listeners.has(deviceId)) return
+    this.#pending.add(deviceId)
+    this.#schedule()
+  }
+
+  /** Wakes every listener: after a reconnect, hints sent meanwhile may be gone. */
+  markAll(): void {
+    if (this.#closed) return
+    for (const deviceId of this.#listeners.keys()) this.#pending.add(deviceId)
+    if (this.#pending.size > 0) this.#schedule()
+  }
+
+  clear(): void {
+    this.#closed = true
+    if (this.#scheduled !== null) clearImmediate(this.#scheduled)
+    this.#scheduled = null
+    this.#pending.clear()
+    this.#listeners.clear()
+  }
+
+  #schedule(): void {
+    if (this.#scheduled !== null) return
+    this.#scheduled = setImmediate(() => {
+      this.#scheduled = null
+      this.#flush()
+    })
+  }
+
+  #flush(): void {
+    const devices = [...this.#pending]
+    this.#pending.clear()
+    for (const deviceId of devices) {
+      const set = this.#listeners.get(deviceId)
+      if (set === undefined) continue
+      for (const listener of [...set]) {
+        try {
+          listener()
+        } catch (error) {
+          // One connection's failing handler must not starve the others of their hint.
+          this.#onListenerError(error)
+        }
+      }
+    }
+  }
+}
+
+/** In-process notifier: one server process, no message bus. Hints cannot be lost here. */
+export function createLocalNotifier(options: NotifierOptions = {}): Notifier {
+  const table = new ListenerTable(options)
+  return {
+    publish(deviceId) {
+      checkDeviceId(deviceId)
+      table.mark(deviceId)
+    },
+    subscribe(deviceId, onMail) {
+      return table.add(deviceId, onMail)
+    },
+    async close() {
+      table.clear()
+    },
+  }
+}

@@ -97,5 +97,7 @@ export const AEAD_NONCE_LENGTH = 12
 export const AEAD_TAG_LENGTH = 16
 /** The largest single AEAD call we accept (files are chunked far below this). */
 export const MAX_AEAD_INPUT = 64 * 1024 * 1024
+/** The largest input to a hash, HMAC, HKDF or signature call (messages are chunked well below). */
+export const MAX_HASH_INPUT = 64 * 1024 * 1024
 /** The largest randomBytes request (getRandomValues refuses more than 65,536 per call). */
 export const MAX_RANDOM_BYTES = 1024 * 1024

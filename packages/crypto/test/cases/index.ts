@@ -1,5 +1,6 @@
 import type { CaseGroup } from '../../../../tests/harness/cases.ts'
 import type { CryptoBackend } from '../../src/backend.ts'
+import { aeadCases } from './aead.cases.ts'
 import { basicsCases } from './basics.cases.ts'
 
 /**
@@ -7,5 +8,5 @@ import { basicsCases } from './basics.cases.ts'
  * (`node-backend.test.ts`) and the WebCrypto tests (Node and headless Chromium) register this list.
  */
 export function cryptoCaseGroups(backend: CryptoBackend): CaseGroup[] {
-  return [basicsCases(backend)]
+  return [basicsCases(backend), aeadCases(backend)]
 }

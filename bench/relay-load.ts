@@ -1,0 +1,281 @@
+/**
+ * The load generator of `bench:relay`, run as its own process (forked by relay.bench.ts, driven
+ * over IPC) so its CPU is measured apart from the server's. It holds clients [from, to) of the
+ * population and runs one phase at a time:
+ *
+ * - `throughput` (closed loop): every client keeps `window` sends unacknowledged; each ack
+ *   releases the next send. Counts deliveries during the measured interval.
+ * - `rate` (open loop): `rate` envelopes per second in total across generators, each stamped with
+ *   the time it was *scheduled* (not sent), so a stalled server shows up in the latency instead of
+ *   slowing the generator down (no coordinated omission).
+ *
+ * Payload layout (opaque to every server): [phase u32][sender u32][counter u32][0 u32]
+ * [scheduled time f64, ms since the epoch][padding up to the envelope size].
+ */
+import { performance } from 'node:perf_hooks'
+import { createCeilingAdapter, type RelayAdapter, type RelayConnection } from './relay-adapters.ts'
+
+export type AdapterSpec =
+  | { kind: 'ceiling'; url: string }
+  | { kind: 'module'; module: string; options: unknown }
+
+export type LoadCommand =
+  | { type: 'connect'; adapter: AdapterSpec; from: number; to: number; total: number }
+  | {
+      type: 'phase'
+      phase: number
+      mode: 'throughput' | 'rate'
+      size: number
+      warmupMs: number
+      measureMs: number
+      window: number
+      /** Envelopes per second from this generator (rate mode). */
+      rate: number
+      /** How long to wait for stragglers after sending stops. */
+      drainMs: number
+    }
+  | { type: 'exit' }
+
+export type LoadReply =
+  | { type: 'connected'; clients: number; connectMs: number }
+  | { type: 'measure-begin' }
+  | { type: 'measure-end' }
+  | { type: 'result'; result: PhaseResult }
+  | { type: 'error'; message: string }
+
+export interface PhaseResult {
+  sent: number
+  acked: number
+  /** Deliveries of this phase's envelopes to this generator's clients, in the measured interval. */
+  deliveredMeasured: number
+  /** All deliveries of this phase's envelopes to this generator's clients. */
+  deliveredTotal: number
+  /** Sent by this generator during the measured interval (rate mode: scheduled in it). */
+  sentMeasured: number
+  measuredMs: number
+  /** Latencies (ms) of envelopes scheduled in the measured interval, rate mode only. */
+  latencies: number[]
+  cpuUserMs: number
+  cpuSystemMs: number
+  closedConnections: number
+}
+
+export const HEADER_BYTES = 24
+export const MAX_WINDOW = 64
+const now = () => performance.timeOrigin + performance.now()
+
+const connections: RelayConnection[] = []
+let from = 0
+let total = 0
+let closedConnections = 0
+/** Per phase: the handlers look up the current phase's counters. */
+let current: {
+  phase: number
+  measuring: boolean
+  deliveredMeasured: number
+  deliveredTotal: number
+  acked: number
+  latencies: number[]
+  latencyFrom: number
+  latencyTo: number
+  onAck: (client: number) => void
+} | null = null
+
+function send(reply: LoadReply): void {
+  process.send?.(reply)
+}
+
+async function loadAdapter(spec: AdapterSpec): Promise<RelayAdapter> {
+  if (spec.kind === 'ceiling') return createCeilingAdapter(spec.url)
+  const mod = (await import(spec.module)) as { createAdapter(options: unknown): Promise<RelayAdapter> }
+  return await mod.createAdapter(spec.options)
+}
+
+async function connectAll(command: Extract<LoadCommand, { type: 'connect' }>): Promise<void> {
+  const started = now()
+  const adapter = await loadAdapter(command.adapter)
+  from = command.from
+  total = command.total
+  const indices = Array.from({ length: command.to - command.from }, (_, i) => command.from + i)
+  // Bounded concurrency: a burst of 1,000 handshakes at once overflows accept queues.
+  const CONCURRENCY = 50
+  const next = { i: 0 }
+  const worker = async () => {
+    while (next.i < indices.length) {
+      const slot = next.i++
+      const index = indices[slot]!
+      connections[slot] = await adapter.connect(index, {
+        onAck: () => current?.onAck(slot),
+        onDeliver: (payload) => onDeliver(payload),
+        onClose: () => {
+          closedConnections += 1
+        },
+      })
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  send({ type: 'connected', clients: connections.length, connectMs: now() - started })
+}
+
+function onDeliver(payload: Uint8Array): void {
+  const phase = current
+  if (phase === null || payload.length < HEADER_BYTES) return
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
+  if (view.getUint32(0) !== phase.phase) return
+  phase.deliveredTotal += 1
+  if (phase.measuring) phase.deliveredMeasured += 1
+  const scheduled = view.getFloat64(16)
+  if (scheduled >= phase.latencyFrom && scheduled < phase.latencyTo) phase.latencies.push(now() - scheduled)
+}
+
+function makePayload(size: number, phase: number, sender: number, counter: number, scheduled: number) {
+  const payload = new Uint8Array(size)
+  const view = new DataView(payload.buffer)
+  view.setUint32(0, phase)
+  view.setUint32(4, sender)
+  view.setUint32(8, counter)
+  view.setFloat64(16, scheduled)
+  return payload
+}
+
+/** Deterministic spread of recipients, never the sender itself (no randomness needed for load). */
+function recipientOf(sender: number, counter: number): number {
+  return (sender + 1 + ((counter * 7919) % (total - 1))) % total
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promise<PhaseResult> {
+  const counters = new Array<number>(connections.length).fill(0)
+  let sent = 0
+  let sentMeasured = 0
+  let sending = true
+  const state = {
+    phase: command.phase,
+    measuring: false,
+    deliveredMeasured: 0,
+    deliveredTotal: 0,
+    acked: 0,
+    latencies: [] as number[],
+    latencyFrom: Number.POSITIVE_INFINITY,
+    latencyTo: Number.POSITIVE_INFINITY,
+    onAck: (_client: number) => {},
+  }
+  current = state
+  const sendOne = (slot: number, scheduled: number) => {
+    const sender = from + slot
+    const counter = counters[slot]!++
+    connections[slot]!.send(
+      recipientOf(sender, counter),
+      makePayload(command.size, command.phase, sender, counter, scheduled),
+      counter,
+    )
+    sent += 1
+  }
+
+  const cpuBefore = process.cpuUsage()
+  let measureStart = 0
+  let measureEnd = 0
+  const beginMeasure = () => {
+    state.measuring = true
+    measureStart = now()
+    send({ type: 'measure-begin' })
+  }
+  const endMeasure = () => {
+    state.measuring = false
+    measureEnd = now()
+    send({ type: 'measure-end' })
+  }
+  let cpu = process.cpuUsage(cpuBefore)
+
+  if (command.mode === 'throughput') {
+    const window = Math.min(Math.max(1, command.window), MAX_WINDOW)
+    state.onAck = (slot) => {
+      state.acked += 1
+      if (!sending) return
+      sendOne(slot, now())
+      if (state.measuring) sentMeasured += 1
+    }
+    for (let w = 0; w < window; w++)
+      for (let slot = 0; slot < connections.length; slot++) sendOne(slot, now())
+    await sleep(command.warmupMs)
+    const cpuAtBegin = process.cpuUsage()
+    beginMeasure()
+    await sleep(command.measureMs)
+    endMeasure()
+    cpu = process.cpuUsage(cpuAtBegin)
+    sending = false
+  } else {
+    state.onAck = () => {
+      state.acked += 1
+    }
+    const start = now()
+    const interval = 1000 / command.rate
+    const stopAt = start + command.warmupMs + command.measureMs
+    state.latencyFrom = start + command.warmupMs
+    state.latencyTo = stopAt
+    let scheduledCount = 0
+    let slot = 0
+    let cpuAtBegin = process.cpuUsage()
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const t = now()
+        if (!state.measuring && t >= state.latencyFrom && measureStart === 0) {
+          cpuAtBegin = process.cpuUsage()
+          beginMeasure()
+        }
+        // Send everything whose scheduled time has come, stamped with that time.
+        for (;;) {
+          const scheduled = start + scheduledCount * interval
+          if (scheduled > t || scheduled >= stopAt) break
+          sendOne(slot, scheduled)
+          if (scheduled >= state.latencyFrom) sentMeasured += 1
+          scheduledCount += 1
+          slot = (slot + 1) % connections.length
+        }
+        if (t >= stopAt) {
+          endMeasure()
+          cpu = process.cpuUsage(cpuAtBegin)
+          resolve()
+        } else setTimeout(tick, 1)
+      }
+      tick()
+    })
+    sending = false
+  }
+
+  // Stragglers: wait (bounded) for this generator's share of deliveries to settle.
+  const drainUntil = now() + command.drainMs
+  let last = -1
+  while (now() < drainUntil) {
+    if (state.acked >= sent && state.deliveredTotal === last) break
+    last = state.deliveredTotal
+    await sleep(50)
+  }
+  return {
+    sent,
+    acked: state.acked,
+    deliveredMeasured: state.deliveredMeasured,
+    deliveredTotal: state.deliveredTotal,
+    sentMeasured,
+    measuredMs: measureEnd - measureStart,
+    latencies: state.latencies,
+    cpuUserMs: cpu.user / 1000,
+    cpuSystemMs: cpu.system / 1000,
+    closedConnections,
+  }
+}
+
+process.on('message', (command: LoadCommand) => {
+  const run = async () => {
+    if (command.type === 'connect') await connectAll(command)
+    else if (command.type === 'phase') send({ type: 'result', result: await runPhase(command) })
+    else {
+      for (const c of connections) c.close()
+      process.exit(0)
+    }
+  }
+  run().catch((error: unknown) => {
+    send({ type: 'error', message: error instanceof Error ? error.message : String(error) })
+  })
+})

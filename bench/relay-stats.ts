@@ -1,0 +1,37 @@
+/** CPU and latency arithmetic for `bench:relay`: read from /proc, so it measures any process. */
+import { readdirSync, readFileSync } from 'node:fs'
+
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (proc(5)); 100 on every Linux we run. */
+export const CLOCK_TICKS_PER_SECOND = 100
+
+/** User + system CPU seconds of a process and all its threads (proc(5): fields 14 and 15). */
+export function readProcessCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  return (utime + stime) / CLOCK_TICKS_PER_SECOND
+}
+
+/** CPU seconds of every process named `postgres` (the server and its backends), 0 if none is readable. */
+export function readPostgresCpuSeconds(): number {
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim()
+      if (comm === 'postgres') total += readProcessCpuSeconds(Number(entry))
+    } catch {
+      // The process ended between readdir and read.
+    }
+  }
+  return total
+}
+
+/** Nearest-rank percentile (p in 0..100) of an already sorted array; NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const rank = Math.ceil((p / 100) * sorted.length)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!
+}

@@ -1,0 +1,173 @@
+/**
+ * Server configuration from flags, then environment, then defaults (docs/operations.md
+ * §Configuration). Parsing is pure: `parseConfig(argv, env)` returns a config or throws a
+ * `ConfigError` naming the flag, so `main.ts` can print it and exit 2.
+ */
+import { resolve } from 'node:path'
+import { MAX_BLOB_BYTES, MAX_ENVELOPE_TTL_SECONDS } from '@tacit/protocol/wire/limits'
+import { DEFAULT_POLICY, type ServerPolicy } from './context.ts'
+import type { LogLevel } from './logger.ts'
+import type { RateLimit } from './rate-limiter.ts'
+
+export interface ServerConfig {
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly postgresUrl: string | null
+  readonly postgresSchema: string | null
+  readonly natsUrl: string | null
+  readonly logIp: boolean
+  readonly logLevel: LogLevel
+  readonly policy: ServerPolicy
+  readonly addressRateLimit: RateLimit | null
+  readonly deviceRateLimit: RateLimit | null
+  /** How often expired envelopes, blobs and sessions are swept. */
+  readonly sweepIntervalMs: number
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+export const DEFAULT_ADDRESS_RATE_LIMIT: RateLimit = { ratePerSecond: 200, burst: 2000 }
+export const DEFAULT_DEVICE_RATE_LIMIT: RateLimit = { ratePerSecond: 2000, burst: 4000 }
+
+export const USAGE = `Usage: npm start -- [options]
+
+  --host <address>          listen address (TACIT_HOST, default 127.0.0.1)
+  --port <n>                listen port, 0 for any free one (TACIT_PORT, default 8080)
+  --data-dir <path>         data folder (TACIT_DATA_DIR, default ./data)
+  --postgres-url <url>      use PostgreSQL instead of SQLite (TACIT_POSTGRES_URL)
+  --postgres-schema <name>  PostgreSQL schema (TACIT_POSTGRES_SCHEMA, default public)
+  --nats-url <url>          NATS for mailbox hints between processes (TACIT_NATS_URL)
+  --log-ip                  include client addresses in logs (TACIT_LOG_IP=1)
+  --log-level <level>       debug | info | warn | error (TACIT_LOG_LEVEL, default info)
+  --envelope-ttl-days <n>   default envelope time-to-live (default 14)
+  --blob-ttl-days <n>       blob time-to-live (default 30)
+  --max-blob-mb <n>         largest blob (default 256)
+  --blob-quota-mb <n>       blob bytes per account (default 1024)
+  --rate-limit-address <r>/<burst>  per-address limit, or "off" (default 200/2000)
+  --rate-limit-device <r>/<burst>   per-device frame limit, or "off" (default 2000/4000)
+  --sweep-interval-s <n>    how often expired data is deleted (default 60)
+  --help
+`
+
+const FLAGS = new Set([
+  'host',
+  'port',
+  'data-dir',
+  'postgres-url',
+  'postgres-schema',
+  'nats-url',
+  'log-ip',
+  'log-level',
+  'envelope-ttl-days',
+  'blob-ttl-days',
+  'max-blob-mb',
+  'blob-quota-mb',
+  'rate-limit-address',
+  'rate-limit-device',
+  'sweep-interval-s',
+  'help',
+])
+const BOOLEAN_FLAGS = new Set(['log-ip', 'help'])
+
+export function parseFlags(argv: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`)
+    let name = arg.slice(2)
+    let value: string | undefined
+    const eq = name.indexOf('=')
+    if (eq >= 0) {
+      value = name.slice(eq + 1)
+      name = name.slice(0, eq)
+    }
+    if (!FLAGS.has(name)) throw new ConfigError(`unknown flag --${name}`)
+    if (BOOLEAN_FLAGS.has(name)) {
+      flags.set(name, value ?? 'true')
+      continue
+    }
+    if (value === undefined) {
+      value = argv[++i]
+      if (value === undefined) throw new ConfigError(`--${name} needs a value`)
+    }
+    flags.set(name, value)
+  }
+  return flags
+}
+
+function integer(text: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new ConfigError(`--${name} must be a whole number`)
+  const n = Number(text)
+  if (n < min || n > max) throw new ConfigError(`--${name} must be between ${min} and ${max}`)
+  return n
+}
+
+function rateLimit(text: string, name: string): RateLimit | null {
+  if (text === 'off') return null
+  const m = /^(\d+)\/(\d+)$/.exec(text)
+  if (!m) throw new ConfigError(`--${name} must be <rate>/<burst> or off`)
+  const ratePerSecond = Number(m[1])
+  const burst = Number(m[2])
+  if (ratePerSecond < 1 || burst < 1) throw new ConfigError(`--${name} needs a rate and burst of at least 1`)
+  return { ratePerSecond, burst }
+}
+
+export function parseConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+): ServerConfig {
+  const flags = parseFlags(argv)
+  if (flags.has('help')) throw new ConfigError(USAGE)
+  const get = (flag: string, envName: string): string | undefined =>
+    flags.get(flag) ?? env[envName] ?? undefined
+  const day = 24 * 3600_000
+  const mib = 1024 * 1024
+  const logLevel = get('log-level', 'TACIT_LOG_LEVEL') ?? 'info'
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new ConfigError('--log-level must be debug, info, warn or error')
+  const envelopeTtlDays = integer(
+    get('envelope-ttl-days', 'TACIT_ENVELOPE_TTL_DAYS') ?? '14',
+    'envelope-ttl-days',
+    1,
+    MAX_ENVELOPE_TTL_SECONDS / 86400,
+  )
+  const maxBlobMb = integer(
+    get('max-blob-mb', 'TACIT_MAX_BLOB_MB') ?? '256',
+    'max-blob-mb',
+    1,
+    MAX_BLOB_BYTES / mib,
+  )
+  const logIpText = get('log-ip', 'TACIT_LOG_IP')
+  return {
+    host: get('host', 'TACIT_HOST') ?? '127.0.0.1',
+    port: integer(get('port', 'TACIT_PORT') ?? '8080', 'port', 0, 65535),
+    dataDir: resolve(cwd, get('data-dir', 'TACIT_DATA_DIR') ?? 'data'),
+    postgresUrl: get('postgres-url', 'TACIT_POSTGRES_URL') || null,
+    postgresSchema: get('postgres-schema', 'TACIT_POSTGRES_SCHEMA') || null,
+    natsUrl: get('nats-url', 'TACIT_NATS_URL') || null,
+    logIp: logIpText === 'true' || logIpText === '1',
+    logLevel: logLevel as LogLevel,
+    policy: {
+      ...DEFAULT_POLICY,
+      envelopeTtlMs: envelopeTtlDays * day,
+      blobTtlMs: integer(get('blob-ttl-days', 'TACIT_BLOB_TTL_DAYS') ?? '30', 'blob-ttl-days', 1, 3650) * day,
+      maxBlobBytes: maxBlobMb * mib,
+      blobQuotaBytes:
+        integer(get('blob-quota-mb', 'TACIT_BLOB_QUOTA_MB') ?? '1024', 'blob-quota-mb', 1, 1024 * 1024) * mib,
+    },
+    addressRateLimit: rateLimit(
+      get('rate-limit-address', 'TACIT_RATE_LIMIT_ADDRESS') ?? '200/2000',
+      'rate-limit-address',
+    ),
+    deviceRateLimit: rateLimit(
+      get('rate-limit-device', 'TACIT_RATE_LIMIT_DEVICE') ?? '2000/4000',
+      'rate-limit-device',
+    ),
+    sweepIntervalMs:
+      integer(get('sweep-interval-s', 'TACIT_SWEEP_INTERVAL_S') ?? '60', 'sweep-interval-s', 1, 86400) * 1000,
+  }
+}

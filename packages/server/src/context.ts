@@ -1,0 +1,59 @@
+/**
+ * What the HTTP app and the WebSocket handler share: storage, notifier, clock, limits, logs.
+ * Built once by `server.ts` (or by a test) and passed down; nothing here reads globals.
+ */
+import type { ChallengeStore } from './challenges.ts'
+import type { Logger } from './logger.ts'
+import type { Metrics } from './metrics.ts'
+import type { Notifier } from './notify/notifier.ts'
+import type { RateLimiter } from './rate-limiter.ts'
+import type { Storage } from './storage/storage.ts'
+
+export interface ServerPolicy {
+  /** Time-to-live of an envelope when the sender asks for none (0). */
+  readonly envelopeTtlMs: number
+  readonly sessionTtlMs: number
+  readonly blobTtlMs: number
+  /** Largest blob this server accepts (≤ MAX_BLOB_BYTES). */
+  readonly maxBlobBytes: number
+  /** Bytes of live blobs (complete or not) per account. */
+  readonly blobQuotaBytes: number
+  /** Unacknowledged envelopes pushed to one connection before it must acknowledge. */
+  readonly deliveryWindow: number
+  /** Same, in bytes. */
+  readonly deliveryWindowBytes: number
+  /** A connection that has not authenticated or sent a sealed envelope by then is closed. */
+  readonly authTimeoutMs: number
+  /** Requests one connection may have in flight; beyond, the server stops reading from it. */
+  readonly maxPendingPerConnection: number
+}
+
+export interface ServerContext {
+  readonly storage: Storage
+  readonly notifier: Notifier
+  readonly now: () => number
+  readonly log: Logger
+  readonly metrics: Metrics
+  readonly challenges: ChallengeStore
+  /** Per address: HTTP requests, WebSocket connects and unauthenticated (sealed) frames. */
+  readonly addressLimiter: RateLimiter
+  /** Per device: frames on authenticated WebSocket connections. */
+  readonly deviceLimiter: RateLimiter
+  readonly policy: ServerPolicy
+  /** Set by graceful shutdown: new requests get `unavailable`. */
+  readonly shuttingDown: () => boolean
+  /** Closes live connections of a revoked device in this process. */
+  readonly disconnectDevice: (deviceId: string) => void
+}
+
+export const DEFAULT_POLICY: ServerPolicy = {
+  envelopeTtlMs: 14 * 24 * 3600_000,
+  sessionTtlMs: 24 * 3600_000,
+  blobTtlMs: 30 * 24 * 3600_000,
+  maxBlobBytes: 256 * 1024 * 1024,
+  blobQuotaBytes: 1024 * 1024 * 1024,
+  deliveryWindow: 256,
+  deliveryWindowBytes: 8 * 1024 * 1024,
+  authTimeoutMs: 10_000,
+  maxPendingPerConnection: 256,
+}

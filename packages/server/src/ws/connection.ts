@@ -1,0 +1,417 @@
+/**
+ * One WebSocket connection (docs/protocol/server.md §WebSocket). The server speaks first with a
+ * `challenge` frame; the client either authenticates as a device (`auth`) and then sends, acks,
+ * commits and receives its mailbox, or stays anonymous and may only send sealed envelopes.
+ *
+ * Delivery: after `auth` the connection subscribes to mailbox hints, then pushes stored
+ * envelopes oldest first, keeping at most `deliveryWindow` envelopes (and `deliveryWindowBytes`)
+ * unacknowledged. A hint or an ack pumps again; a timer re-scans the whole mailbox from the
+ * start (skipping what is in flight), so a lost hint or a seq that became visible late costs
+ * latency, never an envelope. Envelopes are deleted only by the device's `ack`.
+ *
+ * Every request is answered after storage resolved it — `send-ok` means durable.
+ */
+
+import { WireError } from '@tacit/protocol/wire/errors'
+import type { ClientFrame } from '@tacit/protocol/wire/frames'
+import { decodeClientFrame, encodeFrame, type ServerFrame } from '@tacit/protocol/wire/frames'
+import { CHALLENGE_BYTES } from '@tacit/protocol/wire/limits'
+import type { WebSocket } from 'ws'
+import type { ServerContext } from '../context.ts'
+import { toWireError } from '../errors.ts'
+import { verifyDeviceAuth } from '../http/account-routes.ts'
+import { openSession } from '../http/auth.ts'
+import { RESYNC_INTERVAL_MS } from '../notify/notifier.ts'
+import { equalSecrets, hashSecret, randomSecret } from '../secrets.ts'
+import type { EnqueueRequest } from '../storage/storage.ts'
+import type { ConnectionRegistry, LiveConnection } from './registry.ts'
+
+/** WebSocket close codes (RFC 6455 §7.4.2: 4000–4999 are for applications). */
+export const CloseCode = {
+  goingAway: 1001,
+  unsupportedData: 1003,
+  authFailed: 4401,
+  revoked: 4403,
+  authTimeout: 4408,
+} as const
+
+/** Entries one storage fetch asks for. */
+export const FETCH_PAGE = 128
+
+export interface ConnectionOptions {
+  readonly remoteAddress?: string
+  readonly resyncIntervalMs?: number
+}
+
+export class MailboxConnection implements LiveConnection {
+  deviceId: string | null = null
+  private readonly challenge = randomSecret(CHALLENGE_BYTES)
+  private readonly challengeExpiresAt: number
+  private challengeUsed = false
+  private closed = false
+  private unsubscribe: (() => void) | null = null
+  private resyncTimer: ReturnType<typeof setInterval> | null = null
+  private idleTimer: ReturnType<typeof setTimeout> | null = null
+  private readonly pending = new Set<Promise<void>>()
+  private paused = false
+
+  // Delivery state.
+  private readonly inFlight = new Map<bigint, number>()
+  private inFlightBytes = 0
+  /** Highest seq pushed on this connection. */
+  private cursor = 0n
+  private pumping = false
+  private pumpAgain = false
+  private rescan = false
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly ws: WebSocket,
+    private readonly registry: ConnectionRegistry,
+    private readonly options: ConnectionOptions = {},
+  ) {
+    this.challengeExpiresAt = ctx.now() + ctx.policy.authTimeoutMs
+    registry.add(this)
+    ctx.metrics.increment('tacit_ws_connections_total', 'WebSocket connections opened')
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary))
+    ws.on('close', () => this.onClose())
+    ws.on('error', () => {
+      // A socket error is followed by 'close'; nothing from it is logged (it may name the peer).
+    })
+    this.resetIdleTimer()
+    this.sendFrame({
+      type: 'challenge',
+      id: 0,
+      challenge: this.challenge,
+      expiresAt: this.challengeExpiresAt,
+    })
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    this.ws.close(code, reason)
+    this.onClose()
+  }
+
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending])
+  }
+
+  private onClose(): void {
+    if (this.closed) return
+    this.closed = true
+    this.unsubscribe?.()
+    this.unsubscribe = null
+    if (this.resyncTimer) clearInterval(this.resyncTimer)
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.registry.remove(this)
+  }
+
+  /** Anonymous connections live only while they are used; device connections stay. */
+  private resetIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.idleTimer = null
+    if (this.deviceId !== null || this.closed) return
+    this.idleTimer = setTimeout(
+      () => this.close(CloseCode.authTimeout, 'not authenticated'),
+      this.ctx.policy.authTimeoutMs,
+    )
+    this.idleTimer.unref?.()
+  }
+
+  private sendFrame(frame: ServerFrame): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return
+    this.ws.send(encodeFrame(frame), { binary: true })
+  }
+
+  private sendError(id: number, error: unknown): void {
+    const wire = toWireError(error)
+    if (wire.code === 'internal') {
+      this.ctx.log.log('error', 'ws.internal', { error: error instanceof Error ? error.name : 'unknown' })
+    }
+    this.ctx.metrics.increment('tacit_ws_errors_total', 'WebSocket error frames by code', { code: wire.code })
+    this.sendFrame({ type: 'error', id, code: wire.code, message: wire.message, details: wire.details })
+  }
+
+  private onMessage(data: unknown, isBinary: boolean): void {
+    if (this.closed) return
+    if (!isBinary) {
+      this.sendError(0, new WireError('malformed', 'frames must be binary'))
+      this.close(CloseCode.unsupportedData, 'binary frames only')
+      return
+    }
+    const bytes = toBytes(data)
+    // The id sits at bytes 1..4 of every frame; echo it even when the rest does not decode.
+    const id = bytes.length >= 5 ? new DataView(bytes.buffer, bytes.byteOffset, 5).getUint32(1) : 0
+    const now = this.ctx.now()
+    const wait =
+      this.deviceId !== null
+        ? this.ctx.deviceLimiter.take(this.deviceId, now)
+        : this.ctx.addressLimiter.take(this.options.remoteAddress ?? 'unknown', now)
+    if (wait > 0) {
+      this.ctx.metrics.increment('tacit_rate_limited_total', 'Requests refused by a rate limit', {
+        scope: this.deviceId !== null ? 'device' : 'address',
+      })
+      this.sendError(id, new WireError('rate-limited', 'too many frames', { retryAfterSeconds: wait }))
+      return
+    }
+    let frame: ClientFrame
+    try {
+      frame = decodeClientFrame(bytes)
+    } catch (error) {
+      this.sendError(id, error)
+      return
+    }
+    if (this.ctx.shuttingDown()) {
+      this.sendError(frame.id, new WireError('unavailable', 'the server is shutting down; retry later'))
+      return
+    }
+    this.resetIdleTimer()
+    const task = this.handle(frame).catch((error: unknown) => this.sendError(frame.id, error))
+    this.track(task)
+  }
+
+  /** Bounds the requests in flight per connection by no longer reading from the socket. */
+  private track(task: Promise<void>): void {
+    this.pending.add(task)
+    if (!this.paused && this.pending.size >= this.ctx.policy.maxPendingPerConnection) {
+      this.paused = true
+      this.ws.pause()
+    }
+    void task.finally(() => {
+      this.pending.delete(task)
+      if (this.paused && this.pending.size <= this.ctx.policy.maxPendingPerConnection / 2) {
+        this.paused = false
+        if (!this.closed) this.ws.resume()
+      }
+    })
+  }
+
+  private async handle(frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case 'auth':
+        return this.onAuth(frame)
+      case 'send-sealed':
+        return this.onSendSealed(frame)
+      default:
+        break
+    }
+    const deviceId = this.deviceId
+    if (deviceId === null) throw new WireError('unauthenticated', 'authenticate first (auth frame)')
+    switch (frame.type) {
+      case 'send':
+        return this.onSend(frame)
+      case 'ack':
+        return this.onAck(deviceId, frame)
+      case 'commit':
+        return this.onCommit(frame)
+    }
+  }
+
+  private async onAuth(frame: Extract<ClientFrame, { type: 'auth' }>): Promise<void> {
+    if (this.deviceId !== null) throw new WireError('auth-failed', 'this connection is already authenticated')
+    let device: Awaited<ReturnType<typeof verifyDeviceAuth>>
+    try {
+      device = await verifyDeviceAuth(
+        this.ctx,
+        frame.deviceId,
+        this.challenge,
+        frame.signature,
+        (challenge) => {
+          // RFC 6455 gives no replay protection of its own: the challenge is this connection's
+          // alone, good for one attempt, and only until it expires.
+          const ok =
+            !this.challengeUsed &&
+            equalSecrets(challenge, this.challenge) &&
+            this.ctx.now() < this.challengeExpiresAt
+          this.challengeUsed = true
+          return ok
+        },
+      )
+    } catch (error) {
+      this.ctx.metrics.increment('tacit_ws_auth_total', 'WebSocket authentications by outcome', {
+        outcome: 'refused',
+      })
+      this.sendError(frame.id, error)
+      this.close(
+        WireError.is(error, 'device-revoked') ? CloseCode.revoked : CloseCode.authFailed,
+        'authentication failed',
+      )
+      return
+    }
+    if (this.closed) return
+    const session = await openSession(this.ctx, device.deviceId)
+    if (this.closed) return
+    this.deviceId = device.deviceId
+    this.resetIdleTimer()
+    this.registry.bind(device.deviceId, this)
+    // Subscribe before the first fetch: an envelope stored in between still wakes us.
+    this.unsubscribe = this.ctx.notifier.subscribe(device.deviceId, () => this.pump(false))
+    const interval = this.options.resyncIntervalMs ?? RESYNC_INTERVAL_MS
+    this.resyncTimer = setInterval(() => this.pump(true), interval)
+    this.resyncTimer.unref?.()
+    this.ctx.metrics.increment('tacit_ws_auth_total', 'WebSocket authentications by outcome', {
+      outcome: 'ok',
+    })
+    this.sendFrame({ type: 'auth-ok', id: frame.id, deviceId: device.deviceId, ...session })
+    this.pump(false)
+  }
+
+  private expiresAt(ttlSeconds: number, now: number): number {
+    return now + (ttlSeconds === 0 ? this.ctx.policy.envelopeTtlMs : ttlSeconds * 1000)
+  }
+
+  private async enqueueAndNotify(request: EnqueueRequest, now: number): Promise<void> {
+    await this.ctx.storage.enqueue([request], now)
+    this.ctx.metrics.increment(
+      'tacit_envelopes_stored_total',
+      'Envelopes stored (per mailbox)',
+      {},
+      request.mailboxes.length,
+    )
+    for (const mailbox of request.mailboxes) void this.publish(mailbox)
+  }
+
+  private async publish(deviceId: string): Promise<void> {
+    try {
+      await this.ctx.notifier.publish(deviceId)
+    } catch {
+      // A lost hint costs latency only (notify/notifier.ts): the resync timer finds the envelope.
+    }
+  }
+
+  private async onSend(frame: Extract<ClientFrame, { type: 'send' }>): Promise<void> {
+    const now = this.ctx.now()
+    await this.enqueueAndNotify(
+      {
+        mailboxes: frame.recipients,
+        payload: frame.payload,
+        expiresAt: this.expiresAt(frame.ttlSeconds, now),
+      },
+      now,
+    )
+    this.sendFrame({ type: 'send-ok', id: frame.id })
+  }
+
+  private async onSendSealed(frame: Extract<ClientFrame, { type: 'send-sealed' }>): Promise<void> {
+    const mailboxes = new Set<string>()
+    for (const token of frame.tokens) {
+      const deviceId = await this.ctx.storage.resolveDeliveryToken(hashSecret(token))
+      if (deviceId === null) throw new WireError('not-found', 'a delivery token is unknown')
+      mailboxes.add(deviceId)
+    }
+    const now = this.ctx.now()
+    await this.enqueueAndNotify(
+      { mailboxes: [...mailboxes], payload: frame.payload, expiresAt: this.expiresAt(frame.ttlSeconds, now) },
+      now,
+    )
+    this.ctx.metrics.increment('tacit_sealed_sends_total', 'Sealed sends accepted')
+    this.sendFrame({ type: 'send-ok', id: frame.id })
+  }
+
+  private async onAck(deviceId: string, frame: Extract<ClientFrame, { type: 'ack' }>): Promise<void> {
+    const removed = await this.ctx.storage.ack(deviceId, frame.seqs)
+    for (const seq of frame.seqs) {
+      const size = this.inFlight.get(seq)
+      if (size !== undefined) {
+        this.inFlight.delete(seq)
+        this.inFlightBytes -= size
+      }
+    }
+    this.ctx.metrics.increment('tacit_envelopes_acked_total', 'Envelopes acknowledged', {}, removed)
+    this.sendFrame({ type: 'ack-ok', id: frame.id, removed })
+    this.pump(false)
+  }
+
+  private async onCommit(frame: Extract<ClientFrame, { type: 'commit' }>): Promise<void> {
+    const now = this.ctx.now()
+    const expiresAt = this.expiresAt(frame.ttlSeconds, now)
+    const outcome = await this.ctx.storage.submitCommit(
+      {
+        groupId: frame.groupId,
+        epoch: frame.epoch,
+        commit: { mailboxes: frame.commit.recipients, payload: frame.commit.payload, expiresAt },
+        welcome: frame.welcome
+          ? { mailboxes: frame.welcome.recipients, payload: frame.welcome.payload, expiresAt }
+          : null,
+      },
+      now,
+    )
+    if (outcome.kind === 'conflict') {
+      this.ctx.metrics.increment('tacit_commits_total', 'Commits by outcome', { outcome: 'conflict' })
+      throw new WireError('epoch-conflict', 'another commit already took this epoch', {
+        currentEpoch: outcome.currentEpoch,
+      })
+    }
+    this.ctx.metrics.increment('tacit_commits_total', 'Commits by outcome', { outcome: 'accepted' })
+    this.sendFrame({ type: 'commit-ok', id: frame.id, epoch: outcome.epoch })
+    for (const m of frame.commit.recipients) void this.publish(m)
+    for (const m of frame.welcome?.recipients ?? []) void this.publish(m)
+  }
+
+  /** Pushes stored envelopes within the window; `fromStart` re-scans the mailbox from seq 0. */
+  private pump(fromStart: boolean): void {
+    if (fromStart) this.rescan = true
+    if (this.pumping) {
+      this.pumpAgain = true
+      return
+    }
+    this.pumping = true
+    const task = this.runPump()
+      .catch((error: unknown) => {
+        // A failed fetch (database briefly away) is retried by the next hint, ack or resync.
+        this.ctx.log.log('warn', 'ws.fetch-failed', { error: toWireError(error).code })
+      })
+      .finally(() => {
+        this.pumping = false
+      })
+    this.track(task)
+  }
+
+  private windowOpen(): boolean {
+    return (
+      this.inFlight.size < this.ctx.policy.deliveryWindow &&
+      this.inFlightBytes < this.ctx.policy.deliveryWindowBytes
+    )
+  }
+
+  private async runPump(): Promise<void> {
+    const deviceId = this.deviceId
+    if (deviceId === null) return
+    do {
+      this.pumpAgain = false
+      let after = this.cursor
+      if (this.rescan) {
+        this.rescan = false
+        after = 0n
+      }
+      while (!this.closed && this.windowOpen()) {
+        const page = await this.ctx.storage.fetchMailbox(deviceId, after, FETCH_PAGE, this.ctx.now())
+        for (const entry of page) {
+          after = entry.seq
+          if (this.inFlight.has(entry.seq) || !this.windowOpen()) continue
+          this.inFlight.set(entry.seq, entry.payload.length)
+          this.inFlightBytes += entry.payload.length
+          if (entry.seq > this.cursor) this.cursor = entry.seq
+          this.sendFrame({
+            type: 'deliver',
+            id: 0,
+            seq: entry.seq,
+            receivedAt: entry.receivedAt,
+            payload: entry.payload,
+          })
+          this.ctx.metrics.increment('tacit_envelopes_delivered_total', 'Envelopes pushed to devices')
+        }
+        if (page.length < FETCH_PAGE) break
+      }
+      // A full window that skipped entries: the next ack pumps again (ack calls pump).
+    } while (this.pumpAgain && !this.closed)
+  }
+}
+
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[])
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return new Uint8Array(0)
+}

@@ -103,7 +103,8 @@ export type StorageErrorCode =
   | 'device-revoked'
   | 'limit-exceeded' // a count or size above its limit (key packages per device, quota)
   | 'offset-mismatch' // a blob chunk that does not start where the upload stands
-  | 'unavailable' // the database could not be reached
+  | 'unavailable' // the database could not be reached, or the write queue is full (retry later)
+  | 'invalid-argument' // a caller bug or unvalidated input: wrong hash length, negative count, bad range
 
 export class StorageError extends Error {
   override readonly name = 'StorageError'
@@ -164,11 +165,16 @@ export interface Storage {
   claimKeyPackages(handle: Handle): Promise<ClaimedKeyPackage[]>
 
   // Mailboxes
-  /** Stores envelopes durably; returns, per request, the seq assigned in each of its mailboxes. */
+  /**
+   * Stores envelopes durably; returns, per request, the seq assigned in each of its mailboxes (in
+   * the order of `mailboxes`). Calls in the same tick share one transaction (group commit), but
+   * each call succeeds or fails alone: `not-found` for an unknown mailbox, `device-revoked`,
+   * `limit-exceeded` for a full mailbox (`MAX_MAILBOX_ENTRIES`) or an oversized request.
+   */
   enqueue(requests: readonly EnqueueRequest[], now: number): Promise<bigint[][]>
   /** Entries after `afterSeq`, oldest first, not expired. */
   fetchMailbox(deviceId: DeviceId, afterSeq: bigint, limit: number, now: number): Promise<MailboxEntry[]>
-  /** Deletes acknowledged entries of that mailbox; returns how many existed. */
+  /** Deletes acknowledged entries of that mailbox; returns how many existed. Group-committed like `enqueue`. */
   ack(deviceId: DeviceId, seqs: readonly bigint[]): Promise<number>
 
   // Delivery tokens for sealed sending (the recipient registers them; stored hashed)
@@ -188,13 +194,22 @@ export interface Storage {
     expiresAt: number
     quotaBytes: number
   }): Promise<BlobInfo>
-  /** Appends at exactly `offset` (== receivedSize); completes the blob at declaredSize. */
-  appendBlob(blobId: string, offset: number, chunk: Bytes): Promise<BlobInfo>
+  /**
+   * Appends at exactly `offset` (== receivedSize); completes the blob at declaredSize. With `now`,
+   * an expired blob is `not-found` even before the sweeper removed it.
+   */
+  appendBlob(blobId: string, offset: number, chunk: Bytes, now?: number): Promise<BlobInfo>
   getBlob(blobId: string, now: number): Promise<BlobInfo | null>
-  /** Reads [start, end) of a complete blob. */
-  readBlob(blobId: string, start: number, end: number): Promise<Bytes>
+  /**
+   * Reads [start, end) of a complete blob (`not-found` while incomplete). With `now`, an expired
+   * blob is `not-found` even before the sweeper removed it.
+   */
+  readBlob(blobId: string, start: number, end: number, now?: number): Promise<Bytes>
   deleteBlob(blobId: string): Promise<void>
 
-  /** Deletes expired envelopes, blobs, sessions and invites; returns counts. */
+  /**
+   * Deletes expired envelopes, blobs, sessions and invites; returns counts. Each kind is deleted
+   * at most `MAX_SWEEP_ROWS` at a time (see `limits.ts`): a count equal to it means call again.
+   */
   sweepExpired(now: number): Promise<{ envelopes: number; blobs: number; sessions: number }>
 }

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import Database from 'better-sqlite3'
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/storage/sqlite/migrations.ts'
+import { migrateSqlite, openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.ts'
+import { StorageError } from '../../src/storage/storage.ts'
+import { type InspectableStorage, runStorageContract, type StorageHarness } from './contract.ts'
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'tacit-sqlite-'))
+}
+
+runStorageContract(
+  'sqlite',
+  async (options): Promise<StorageHarness> => {
+    const dir = tempDir()
+    const path = join(dir, 'tacit.db')
+    const storage = await openSqliteStorage(path, options)
+    const others: InspectableStorage[] = []
+    return {
+      storage,
+      async openAnother() {
+        const other = await openSqliteStorage(path, options)
+        others.push(other)
+        return other
+      },
+      async close() {
+        for (const o of others) await o.close()
+        await storage.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  },
+  { claimers: 50 },
+)
+
+describe('sqlite storage: migrations and files', () => {
+  it('upgrades a v1 database step by step, keeping its data', async () => {
+    const dir = tempDir()
+    try {
+      const path = join(dir, 'tacit.db')
+      const v1 = new Database(path)
+      assert.equal(migrateSqlite(v1, SQLITE_MIGRATIONS.slice(0, 1)), 1)
+      v1.prepare("INSERT INTO accounts (handle, identity_key, created_at) VALUES ('alice', x'01', 5)").run()
+      v1.prepare(
+        "INSERT INTO devices (device_id, handle, signature_key, credential, created_at) VALUES ('d0', 'alice', x'02', x'03', 5)",
+      ).run()
+      assert.deepEqual(v1.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'blobs'").get(), {
+        n: 0,
+      })
+      v1.close()
+
+      const s = await openSqliteStorage(path)
+      assert.deepEqual(await s.getAccount('alice'), {
+        handle: 'alice',
+        identityKey: new Uint8Array([1]),
+        createdAt: 5,
+      })
+      // The v2 tables work on the upgraded file.
+      await s.createBlob({
+        blobId: 'b',
+        owner: 'alice',
+        declaredSize: 1,
+        now: 5,
+        expiresAt: 10,
+        quotaBytes: 10,
+      })
+      await s.migrate()
+      await s.close()
+      const check = new Database(path, { readonly: true })
+      const versions = check.prepare('SELECT version FROM schema_version ORDER BY version').all()
+      check.close()
+      assert.deepEqual(
+        versions.map((v) => (v as { version: number }).version),
+        SQLITE_MIGRATIONS.map((m) => m.version),
+      )
+      assert.equal(SQLITE_SCHEMA_VERSION, 2)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a database written by a newer schema', async () => {
+    const dir = tempDir()
+    try {
+      const path = join(dir, 'tacit.db')
+      const db = new Database(path)
+      migrateSqlite(db)
+      db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 0)").run()
+      db.close()
+      await assert.rejects(openSqliteStorage(path), (e: unknown) => StorageError.is(e, 'unavailable'))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('an unopenable path is unavailable', async () => {
+    await assert.rejects(
+      openSqliteStorage(join(tmpdir(), 'tacit-no-such-dir', 'x', 'tacit.db')),
+      (e: unknown) => StorageError.is(e, 'unavailable'),
+    )
+  })
+
+  it('uses WAL and synchronous=FULL', async () => {
+    const dir = tempDir()
+    try {
+      const path = join(dir, 'tacit.db')
+      const s = await openSqliteStorage(path)
+      await s.close()
+      const db = new Database(path)
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

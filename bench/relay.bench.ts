@@ -303,7 +303,7 @@ async function serverFactories(): Promise<Record<string, ServerFactory | string>
   const factories: Record<string, ServerFactory | string> = { ceiling: startCeiling }
   const harness = join(ROOT, 'tests/server/harness/bench-servers.ts')
   if (existsSync(harness)) {
-    const mod = (await import(harness)) as { benchServers(): Record<string, ServerFactory | string> }
+    const mod = (await import(harness)) as { benchServers(): Record<string, ServerFactory> }
     Object.assign(factories, mod.benchServers())
   } else {
     factories.sqlite = 'the Tacit server cannot accept envelopes yet'
@@ -332,7 +332,13 @@ async function main(): Promise<void> {
       log(options, `${name.padEnd(9)} skipped: ${factory}`)
       continue
     }
-    phases.push(...(await benchServer(name, factory, options, phaseBase)))
+    try {
+      phases.push(...(await benchServer(name, factory, options, phaseBase)))
+    } catch (error) {
+      // A backend that cannot start (e.g. not built yet) is reported, not fatal to the others.
+      skipped[name] = error instanceof Error ? error.message.split('\n')[0]! : String(error)
+      log(options, `${name.padEnd(9)} failed: ${skipped[name]}`)
+    }
     phaseBase += 100
   }
 

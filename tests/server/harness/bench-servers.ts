@@ -1,0 +1,75 @@
+/**
+ * The Tacit server as bench:relay runs it: its own process, on SQLite in a fresh temporary
+ * folder or on a fresh PostgreSQL schema, with the load's devices provisioned over its HTTP API.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import type { ServerFactory, ServerUnderTest } from '../../../bench/relay.bench.ts'
+import { provisionDevices, type StorageFlags } from './provision.ts'
+import { POSTGRES_URL, startServer, stopServer } from './server-process.ts'
+import { serializeDevices } from './tacit-relay-adapter.ts'
+
+/** Load from one address and 1,000 devices at thousands of frames/s: the limits would measure themselves. */
+export const LOAD_ARGS = ['--rate-limit-address', 'off', '--rate-limit-device', 'off', '--log-level', 'warn']
+const ADAPTER_MODULE = new URL('./tacit-relay-adapter.ts', import.meta.url).pathname
+
+async function startTacit(flags: StorageFlags, clients: number, cleanup: () => Promise<void>): Promise<ServerUnderTest> {
+  const server = await startServer({ ...flags, args: LOAD_ARGS })
+  try {
+    const devices = await provisionDevices(server.httpUrl, flags, clients)
+    return {
+      pid: server.pid,
+      adapter: {
+        kind: 'module',
+        module: ADAPTER_MODULE,
+        options: { wsUrl: server.wsUrl, devices: serializeDevices(devices) },
+      },
+      usesPostgres: flags.postgresUrl !== undefined,
+      async stop() {
+        await stopServer(server)
+        await cleanup()
+      },
+    }
+  } catch (error) {
+    await server.kill('SIGKILL')
+    await cleanup()
+    throw error
+  }
+}
+
+export async function withPostgres<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL })
+  await client.connect()
+  try {
+    return await run(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** A fresh schema name; only [a-z0-9_], so it is safe to splice into DDL. */
+export function freshSchema(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`
+}
+
+export function benchServers(): Record<string, ServerFactory> {
+  return {
+    sqlite: async (clients) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'tacit-bench-'))
+      return await startTacit({ dataDir }, clients, async () => rmSync(dataDir, { recursive: true, force: true }))
+    },
+    postgres: async (clients) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'tacit-bench-'))
+      const schema = freshSchema('bench')
+      await withPostgres((c) => c.query(`CREATE SCHEMA ${schema}`))
+      const cleanup = async () => {
+        rmSync(dataDir, { recursive: true, force: true })
+        await withPostgres((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`))
+      }
+      return await startTacit({ dataDir, postgresUrl: POSTGRES_URL, postgresSchema: schema }, clients, cleanup)
+    },
+  }
+}

@@ -20,7 +20,7 @@ import { createLocalNotifier, type Notifier } from './notify/notifier.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { hashSecret, randomSecret } from './secrets.ts'
 import { MAX_SWEEP_ROWS } from './storage/limits.ts'
-import { openSqliteStorage } from './storage/sqlite/sqlite-storage.ts'
+import { openStorage } from './storage/open-storage.ts'
 import type { Storage } from './storage/storage.ts'
 import { CloseCode, MailboxConnection } from './ws/connection.ts'
 import { ConnectionRegistry } from './ws/registry.ts'
@@ -54,11 +54,14 @@ export interface ServerDeps {
 /** Opens the configured database: PostgreSQL when a URL is given, else SQLite in the data folder. */
 export async function openConfiguredStorage(config: ServerConfig): Promise<Storage> {
   if (config.postgresUrl !== null) {
-    // TODO(storage): switch to `openStorage({ kind: 'postgres', ... })` once open-storage.ts lands.
-    throw new Error('the PostgreSQL backend is not available in this build yet')
+    return openStorage({
+      kind: 'postgres',
+      url: config.postgresUrl,
+      ...(config.postgresSchema !== null ? { schema: config.postgresSchema } : {}),
+    })
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-  return openSqliteStorage(`${config.dataDir}/${SQLITE_FILE}`)
+  return openStorage({ kind: 'sqlite', path: `${config.dataDir}/${SQLITE_FILE}` })
 }
 
 /** Creates an invite and returns its code: the only place the code exists (storage keeps its hash). */

@@ -23,7 +23,14 @@ export async function readBody(request: Request, max: number, tooLargeName: stri
   const chunks: Uint8Array[] = []
   let total = 0
   for (;;) {
-    const { done, value } = await reader.read()
+    let step: ReadableStreamReadResult<Uint8Array>
+    try {
+      step = await reader.read()
+    } catch (cause) {
+      // The client went away mid-body: nothing of it is used.
+      throw new WireError('malformed', 'the body was cut off', {}, { cause })
+    }
+    const { done, value } = step
     if (done) break
     total += value.length
     if (total > max) {

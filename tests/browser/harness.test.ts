@@ -39,7 +39,7 @@ test('runs each case in Chromium and reports pass, failure, timeout and logs per
   const failed = byName.get('fails with its own message')
   assert.equal(failed?.status, 'failed')
   assert.match(failed?.error?.message ?? '', /AssertionError: deliberate failure: expected 3, got 2/)
-  assert.match(failed?.error?.stack ?? '', /harness\.cases\.ts|bundle\.js/)
+  assert.match(failed?.error?.stack ?? '', /bundle\.js:\d+ \(tests\/browser\/fixtures\/harness\.cases\.ts\)/)
   assert.equal(byName.get('never settles')?.status, 'timed-out')
   assert.equal(byName.get('still runs after a case that timed out')?.status, 'passed')
   assert.ok(chromium.browser.isConnected(), 'a shared browser stays open after its session')

@@ -61,6 +61,35 @@ export interface ChromiumCaseSession {
   close(): Promise<void>
 }
 
+/**
+ * esbuild starts each module of the bundle with a `// path/to/file.ts` comment: remembering those
+ * lines lets a browser stack frame `bundle.js:75:13` name its source file.
+ */
+function indexBundleModules(bundle: string): Array<{ readonly line: number; readonly file: string }> {
+  const starts: Array<{ line: number; file: string }> = []
+  const lines = bundle.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^\/\/ (\S+\.[cm]?[jt]s)$/.exec(lines[i]!)
+    if (match !== null) starts.push({ line: i + 1, file: match[1]! })
+  }
+  return starts
+}
+
+function annotateStack(
+  stack: string | undefined,
+  modules: ReturnType<typeof indexBundleModules>,
+): string | undefined {
+  return stack?.replace(/https?:\/\/127\.0\.0\.1:\d+\/bundle\.js:(\d+):(\d+)/g, (frame, line: string) => {
+    const n = Number(line)
+    let file: string | undefined
+    for (const start of modules) {
+      if (start.line > n) break
+      file = start.file
+    }
+    return file === undefined ? frame : `bundle.js:${line} (${file})`
+  })
+}
+
 export class BrowserHarnessError extends Error {
   override readonly name = 'BrowserHarnessError'
 }
@@ -97,6 +126,7 @@ export async function openCaseModuleInChromium(options: CaseModuleOptions): Prom
   const caseTimeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_MS
   const loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS
   const bundle = await bundleCaseModule(options.entry, options.exportName)
+  const modules = indexBundleModules(bundle)
 
   let server: StaticServer | undefined
   let chromium: LaunchedChromium | undefined
@@ -173,9 +203,11 @@ export async function openCaseModuleInChromium(options: CaseModuleOptions): Prom
         }
       }
       for (const line of outcome.logs) log(`[chromium] ${line}`)
-      return outcome.ok
-        ? { ...base, status: 'passed', logs: outcome.logs }
-        : { ...base, status: 'failed', logs: outcome.logs, error: outcome.error }
+      if (outcome.ok) return { ...base, status: 'passed', logs: outcome.logs }
+      const stack = annotateStack(outcome.error.stack, modules)
+      const error =
+        stack === undefined ? { message: outcome.error.message } : { message: outcome.error.message, stack }
+      return { ...base, status: 'failed', logs: outcome.logs, error }
     }
 
     return {

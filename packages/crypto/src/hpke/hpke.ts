@@ -40,7 +40,13 @@ const AEAD: Readonly<Record<HpkeAeadName, number>> = {
 }
 
 /** Caps on caller-supplied HPKE inputs (RFC 9180 §7.2.1 leaves them to the implementation). */
-export const MAX_HPKE_INFO = 64 * 1024
+/**
+ * MLS passes the encrypted GroupInfo of a Welcome as HPKE `info` (RFC 9420 §5.1.3 EncryptWithLabel
+ * context, §12.4.3.1), and it carries the ratchet tree: about 3 MiB for 1,000 X-Wing members. RFC
+ * 9180 §7.2.1 bounds `info` only by the hash's input limit, so ours matches the largest MLS
+ * handshake message we accept.
+ */
+export const MAX_HPKE_INFO = 16 * 1024 * 1024
 export const MAX_HPKE_PSK = 1024
 export const MAX_HPKE_EXPORTER_CONTEXT = 64 * 1024
 /**

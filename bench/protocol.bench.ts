@@ -1,0 +1,276 @@
+/**
+ * npm run bench:protocol [-- --json] [-- --quick]
+ *
+ * For both Tacit suites, through our wrapper (`packages/protocol`), once with our crypto provider
+ * and once with ts-mls 1.6.4's default provider as the baseline, in the same run:
+ * - 1 KiB application messages encrypted and decrypted per second, groups of 2 and 100;
+ * - time to create and to process a commit (a self-update with a path) at 10, 100, 1,000 members;
+ * - KeyPackages generated per second;
+ * - serialized state per member (snapshot bytes).
+ * Prints a table with ratios (ours / default); `--json` adds one JSON object on the last line.
+ * Every loop is bounded in count and time.
+ */
+import { nodeBackend } from '@tacit/crypto/node/backend'
+import { defaultCryptoProvider, getCiphersuiteImpl } from 'ts-mls'
+import { getCiphersuiteFromName } from 'ts-mls/crypto/ciphersuite.js'
+import { createAuthenticationService } from '../packages/protocol/src/authentication.ts'
+import {
+  type CipherSuite,
+  DEFAULT_SUITE,
+  getCipherSuite,
+  IANA_P384_SUITE,
+  type TacitSuiteName,
+} from '../packages/protocol/src/cipher-suite.ts'
+import {
+  generateIdentityKeyPair,
+  type IdentityKeyPair,
+  issueCredential,
+} from '../packages/protocol/src/credential.ts'
+import {
+  createCommit,
+  createGroup,
+  encryptMessage,
+  type Group,
+  type GroupConfig,
+  joinGroup,
+  processMessage,
+} from '../packages/protocol/src/group.ts'
+import { createKeyPackage, generateSignatureKeyPair } from '../packages/protocol/src/key-package.ts'
+import { standardPolicy } from '../packages/protocol/src/policy.ts'
+import { snapshotGroup } from '../packages/protocol/src/snapshot.ts'
+
+const args = new Set(process.argv.slice(2))
+const JSON_OUT = args.has('--json')
+const QUICK = args.has('--quick')
+const SIZES = QUICK ? [10, 100] : [10, 100, 1000]
+const MESSAGE = new Uint8Array(1024).fill(0x61)
+/** Each throughput loop stops at whichever comes first. */
+const MAX_OPS = 20_000
+const MAX_MS = QUICK ? 500 : 2_000
+
+type Provider = 'tacit' | 'default'
+
+async function suiteFor(name: TacitSuiteName, provider: Provider): Promise<CipherSuite> {
+  const ours = await getCipherSuite(nodeBackend, name)
+  if (provider === 'tacit') return ours
+  // The baseline: the library's own provider behind the same wrapper, so only the provider differs.
+  const impl = await getCiphersuiteImpl(getCiphersuiteFromName(name), defaultCryptoProvider)
+  return { ...ours, impl }
+}
+
+interface Device {
+  config: GroupConfig
+  keyPackage(): ReturnType<typeof createKeyPackage>
+}
+
+async function makeDevices(suite: CipherSuite, count: number): Promise<Device[]> {
+  const directory = new Map<string, Uint8Array>()
+  const auth = createAuthenticationService({
+    backend: nodeBackend,
+    identityOf: (h) => directory.get(h) ?? null,
+  })
+  const config: GroupConfig = { suite, auth, policy: standardPolicy() }
+  const devices: Device[] = []
+  for (let i = 0; i < count; i++) {
+    const handle = `user${i}`
+    const identity: IdentityKeyPair = await generateIdentityKeyPair(nodeBackend)
+    directory.set(handle, identity.publicKey)
+    const signatureKeyPair = await generateSignatureKeyPair(suite)
+    const credential = await issueCredential(nodeBackend, identity, {
+      handle,
+      deviceId: 'd',
+      signatureKey: signatureKeyPair.publicKey,
+    })
+    devices.push({
+      config,
+      keyPackage: () =>
+        createKeyPackage({
+          suite,
+          credential,
+          signatureKeyPair,
+          lastResort: false,
+          now: Math.floor(Date.now() / 1000),
+        }),
+    })
+  }
+  return devices
+}
+
+/** A group of `size` devices; returns the creator's and the second member's states. */
+async function buildGroup(
+  suite: CipherSuite,
+  size: number,
+): Promise<{ a: Group; b: Group; config: GroupConfig }> {
+  const devices = await makeDevices(suite, size)
+  const creator = devices[0]!
+  const kp0 = await creator.keyPackage()
+  let a = await createGroup({
+    config: creator.config,
+    keyPackage: kp0.keyPackage,
+    privateKeyPackage: kp0.privateKeyPackage,
+  })
+  const kps = []
+  for (const d of devices.slice(1)) kps.push(await d.keyPackage())
+  const commit = await createCommit(a, creator.config, { add: kps.map((k) => k.encoded) })
+  a = commit.group
+  const b = await joinGroup({
+    config: creator.config,
+    welcome: commit.welcome!,
+    keyPackage: kps[0]!.keyPackage,
+    privateKeyPackage: kps[0]!.privateKeyPackage,
+  })
+  return { a, b, config: creator.config }
+}
+
+async function throughput(run: () => Promise<void>): Promise<number> {
+  const start = performance.now()
+  let ops = 0
+  while (ops < MAX_OPS && performance.now() - start < MAX_MS) {
+    await run()
+    ops++
+  }
+  return (ops / (performance.now() - start)) * 1000
+}
+
+async function messaging(suite: CipherSuite, size: number) {
+  const { a, b, config } = await buildGroup(suite, size)
+  let sender = a
+  const sent: Uint8Array[] = []
+  const encPerSec = await throughput(async () => {
+    const r = await encryptMessage(sender, config, MESSAGE)
+    sender = r.group
+    sent.push(r.message)
+  })
+  let receiver = b
+  let i = 0
+  const start = performance.now()
+  for (; i < sent.length && performance.now() - start < MAX_MS; i++) {
+    const r = await processMessage(receiver, config, sent[i]!)
+    receiver = r.group
+  }
+  const decPerSec = (i / (performance.now() - start)) * 1000
+  return { encPerSec, decPerSec, stateBytes: snapshotGroup(receiver, config).length }
+}
+
+async function commitTimes(suite: CipherSuite, size: number) {
+  const { a, b, config } = await buildGroup(suite, size)
+  let t = performance.now()
+  const update = await createCommit(a, config, {})
+  const createMs = performance.now() - t
+  t = performance.now()
+  const processed = await processMessage(b, config, update.commit)
+  const processMs = performance.now() - t
+  if (processed.kind !== 'commit') throw new Error('expected a commit')
+  return { createMs, processMs, stateBytes: snapshotGroup(processed.group, config).length }
+}
+
+async function keyPackagesPerSecond(suite: CipherSuite) {
+  const [device] = await makeDevices(suite, 1)
+  return throughput(async () => {
+    await device!.keyPackage()
+  })
+}
+
+interface Row {
+  suite: string
+  metric: string
+  tacit: number
+  default: number
+  unit: string
+  higherIsBetter: boolean
+}
+
+async function main() {
+  const rows: Row[] = []
+  const add = (suite: string, metric: string, unit: string, higherIsBetter: boolean, t: number, d: number) =>
+    rows.push({ suite, metric, tacit: t, default: d, unit, higherIsBetter })
+  for (const name of [DEFAULT_SUITE, IANA_P384_SUITE] as const) {
+    const short = name === DEFAULT_SUITE ? 'X-Wing' : 'P-384'
+    const results: Record<Provider, Record<string, number>> = { tacit: {}, default: {} }
+    for (const provider of ['tacit', 'default'] as const) {
+      const suite = await suiteFor(name, provider)
+      const r = results[provider]
+      for (const size of [2, 100]) {
+        const m = await messaging(suite, size)
+        r[`enc${size}`] = m.encPerSec
+        r[`dec${size}`] = m.decPerSec
+        r[`state${size}`] = m.stateBytes / size
+      }
+      for (const size of SIZES) {
+        const c = await commitTimes(suite, size)
+        r[`commitCreate${size}`] = c.createMs
+        r[`commitProcess${size}`] = c.processMs
+        r[`stateCommit${size}`] = c.stateBytes / size
+      }
+      r.kp = await keyPackagesPerSecond(suite)
+    }
+    const t = results.tacit
+    const d = results.default
+    for (const size of [2, 100]) {
+      add(short, `encrypt 1 KiB, group of ${size}`, 'msg/s', true, t[`enc${size}`]!, d[`enc${size}`]!)
+      add(short, `decrypt 1 KiB, group of ${size}`, 'msg/s', true, t[`dec${size}`]!, d[`dec${size}`]!)
+    }
+    for (const size of SIZES) {
+      add(
+        short,
+        `create commit (update path), ${size} members`,
+        'ms',
+        false,
+        t[`commitCreate${size}`]!,
+        d[`commitCreate${size}`]!,
+      )
+      add(
+        short,
+        `process commit, ${size} members`,
+        'ms',
+        false,
+        t[`commitProcess${size}`]!,
+        d[`commitProcess${size}`]!,
+      )
+    }
+    add(short, 'KeyPackages generated', 'per s', true, t.kp!, d.kp!)
+    for (const size of SIZES) {
+      add(
+        short,
+        `serialized state per member, ${size} members`,
+        'bytes',
+        false,
+        t[`stateCommit${size}`]!,
+        d[`stateCommit${size}`]!,
+      )
+    }
+  }
+
+  const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2))
+  console.log(
+    `bench:protocol — Node ${process.version}, ts-mls 1.6.4; ratio = ours vs the library default (>1 is better)`,
+  )
+  console.log('| suite | metric | tacit provider | ts-mls default | unit | ratio |')
+  console.log('|---|---|---:|---:|---|---:|')
+  for (const r of rows) {
+    const ratio = r.higherIsBetter ? r.tacit / r.default : r.default / r.tacit
+    console.log(
+      `| ${r.suite} | ${r.metric} | ${fmt(r.tacit)} | ${fmt(r.default)} | ${r.unit} | ${ratio.toFixed(2)}× |`,
+    )
+  }
+  const find = (suite: string, metric: string) => rows.find((r) => r.suite === suite && r.metric === metric)!
+  const enc2 = find('X-Wing', 'encrypt 1 KiB, group of 2')
+  const dec2 = find('X-Wing', 'decrypt 1 KiB, group of 2')
+  const targets = [
+    ['encrypt ≥ 10,000/s (X-Wing, 2)', enc2.tacit >= 10_000],
+    ['decrypt ≥ 5,000/s (X-Wing, 2)', dec2.tacit >= 5_000],
+    ['encrypt ≥ 5× default provider', enc2.tacit / enc2.default >= 5],
+    ['decrypt ≥ 5× default provider', dec2.tacit / dec2.default >= 5],
+  ] as [string, boolean][]
+  if (!QUICK)
+    targets.push([
+      'process a commit at 1,000 members < 1 s',
+      find('X-Wing', 'process commit, 1000 members').tacit < 1000,
+    ])
+  console.log('\ntargets:')
+  for (const [name, ok] of targets) console.log(`  ${ok ? 'met   ' : 'MISSED'} ${name}`)
+  if (JSON_OUT)
+    console.log(JSON.stringify({ node: process.version, rows, targets: Object.fromEntries(targets) }))
+}
+
+await main()

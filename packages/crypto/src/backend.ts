@@ -71,7 +71,9 @@ export interface DhOps {
   publicKeyOf(alg: DhName, privateKey: Uint8Array): Promise<Uint8Array>
   /**
    * The raw shared secret (X coordinate for NIST curves). Throws `invalid-public-key` for a
-   * malformed or off-curve point and for an all-zero result (RFC 9180 §7.1.4, RFC 7748 §6.1).
+   * malformed or off-curve point and, for X25519/X448, for an all-zero result (RFC 9180 §7.1.4,
+   * RFC 7748 §6.1). A NIST-curve secret of all zeros is a valid x = 0 point and is returned
+   * (Wycheproof ecdh_*_ecpoint tcId 3).
    */
   sharedSecret(alg: DhName, privateKey: Uint8Array, peerPublicKey: Uint8Array): Promise<Uint8Array>
 }

@@ -51,6 +51,32 @@ interface NobleKem {
   decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array
 }
 
+/** ML-KEM modulus q (FIPS 203 §2.4). */
+const ML_KEM_Q = 3329
+
+/**
+ * FIPS 203 §7.2 encapsulation-key check: every 12-bit coefficient of the encoded vector t
+ * (the first `tLength` bytes) must be below q, i.e. ByteEncode12(ByteDecode12(ek)) == ek.
+ * noble 0.5.2 does not perform it (Wycheproof mlkem_768_encaps ModulusOverflow cases pass
+ * through), so we do, before encapsulating. This is input validation, not arithmetic on keys.
+ */
+function checkMlKemModulus(publicKey: Uint8Array, tLength: number, name: string): void {
+  let bad = 0
+  for (let i = 0; i + 3 <= tLength; i += 3) {
+    const b0 = publicKey[i]!
+    const b1 = publicKey[i + 1]!
+    const b2 = publicKey[i + 2]!
+    const c0 = b0 | ((b1 & 0x0f) << 8)
+    const c1 = (b1 >> 4) | (b2 << 4)
+    bad |= (c0 >= ML_KEM_Q ? 1 : 0) | (c1 >= ML_KEM_Q ? 1 : 0)
+  }
+  if (bad !== 0)
+    throw new CryptoError('invalid-public-key', `${name} public key fails the FIPS 203 modulus check`)
+}
+
+/** ML-KEM-768: k = 3 polynomials of 384 bytes each precede the 32-byte seed rho in ek. */
+const ML_KEM_768_T_LENGTH = 3 * 384
+
 function makeKem(
   name: Kem['name'],
   noble: NobleKem,
@@ -77,6 +103,8 @@ function makeKem(
       if (randomness !== undefined) {
         abytes(randomness, `${name} encapsulation randomness`, lengths.encapsulationRandomnessLength)
       }
+      // Both KEMs start their public key with an ML-KEM-768 encapsulation key.
+      checkMlKemModulus(publicKey, ML_KEM_768_T_LENGTH, name)
       try {
         const { cipherText, sharedSecret } = noble.encapsulate(publicKey.slice(), randomness?.slice())
         return { cipherText, sharedSecret }

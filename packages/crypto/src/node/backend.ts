@@ -347,7 +347,11 @@ export const nodeBackend: CryptoBackend = {
         // OpenSSL refuses X25519/X448 results that are all zero (low-order peer points).
         throw new CryptoError('invalid-public-key', `${alg} key agreement failed`, { cause })
       }
-      if (isAllZero(secret)) throw new CryptoError('invalid-public-key', `${alg} shared secret is all zero`)
+      // RFC 7748 §6.1 / RFC 9180 §7.1.4: an all-zero X25519/X448 output means a low-order peer
+      // point. (For NIST curves x = 0 is a valid point; OpenSSL already refuses infinity.)
+      if (!isNist(alg) && isAllZero(secret)) {
+        throw new CryptoError('invalid-public-key', `${alg} shared secret is all zero`)
+      }
       return secret
     },
   },

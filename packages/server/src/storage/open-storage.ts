@@ -3,8 +3,9 @@
  * default; a PostgreSQL URL selects the scale-out backend.
  */
 import type { StorageOptions } from './group-commit.ts'
+import { openPostgresStorage } from './postgres/postgres-storage.ts'
 import { openSqliteStorage } from './sqlite/sqlite-storage.ts'
-import { type Storage, StorageError } from './storage.ts'
+import type { Storage } from './storage.ts'
 
 export type StorageConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
@@ -12,5 +13,8 @@ export type StorageConfig =
 
 export async function openStorage(config: StorageConfig, options: StorageOptions = {}): Promise<Storage> {
   if (config.kind === 'sqlite') return openSqliteStorage(config.path, options)
-  throw new StorageError('unavailable', 'the PostgreSQL backend is not built yet')
+  return openPostgresStorage(
+    config.url,
+    config.schema === undefined ? options : { ...options, schema: config.schema },
+  )
 }

@@ -118,3 +118,17 @@ describe('sqlite storage: migrations and files', () => {
     }
   })
 })
+
+describe('openStorage', () => {
+  it('opens the embedded backend from its config', async () => {
+    const { openStorage } = await import('../../src/storage/open-storage.ts')
+    const dir = tempDir()
+    try {
+      const s = await openStorage({ kind: 'sqlite', path: join(dir, 'tacit.db') })
+      assert.equal(await s.getAccount('nobody'), null)
+      await s.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

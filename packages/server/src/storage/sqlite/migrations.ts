@@ -7,11 +7,7 @@
  * `devices.next_seq` / `devices.mailbox_count` make seqs per mailbox strictly increasing in commit
  * order and let `enqueue` enforce MAX_MAILBOX_ENTRIES without counting rows.
  */
-export interface Migration {
-  readonly version: number
-  readonly name: string
-  readonly sql: string
-}
+import type { Migration } from '../migration.ts'
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {

@@ -9,6 +9,7 @@
  * Every other method runs its own transaction synchronously when called.
  */
 import Database from 'better-sqlite3'
+import { assembleRange } from '../blob-range.ts'
 import { GroupCommitQueue, type Settled, type StorageOptions, type WriteCall } from '../group-commit.ts'
 import {
   MAX_DELIVERY_TOKENS_PER_DEVICE,
@@ -21,6 +22,7 @@ import {
   MAX_SWEEP_ROWS,
 } from '../limits.ts'
 import { creditAcks, listBatchDevices, type MailboxState, planMailboxBatch } from '../mailbox-batch.ts'
+import type { Migration } from '../migration.ts'
 import {
   type Account,
   type BlobInfo,
@@ -56,11 +58,16 @@ import {
   checkRange,
   checkUpload,
 } from '../validate.ts'
-import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts'
+import { SQLITE_MIGRATIONS } from './migrations.ts'
 
 export interface SqliteStorageOptions extends StorageOptions {
   /** How long a writer waits for another connection's write lock. Default 5000 ms. */
   readonly busyTimeoutMs?: number
+  /**
+   * FULL (default) fsyncs the WAL at every commit: a resolved write survives power loss. NORMAL
+   * survives a process crash but may lose the last commits on power loss; for measurements only.
+   */
+  readonly synchronous?: 'FULL' | 'NORMAL'
   /** Apply pending migrations on open (default true). */
   readonly migrate?: boolean
 }
@@ -864,26 +871,6 @@ function toBlobInfo(r: Row): BlobInfo {
   }
 }
 
-/** Copies [start, end) out of consecutive chunks; the first chunk starts at or before `start`. */
-export function assembleRange(
-  chunks: readonly { start: number; data: Uint8Array }[],
-  start: number,
-  end: number,
-): Uint8Array {
-  const out = new Uint8Array(end - start)
-  let filled = 0
-  for (const c of chunks) {
-    const from = Math.max(start, c.start)
-    const to = Math.min(end, c.start + c.data.length)
-    if (to <= from) continue
-    if (from - start !== filled) break
-    out.set(c.data.subarray(from - c.start, to - c.start), filled)
-    filled += to - from
-  }
-  if (filled !== out.length) throw new StorageError('unavailable', 'the stored blob is missing chunks')
-  return out
-}
-
 export async function openSqliteStorage(
   path: string,
   options: SqliteStorageOptions = {},
@@ -894,7 +881,7 @@ export async function openSqliteStorage(
     db.pragma('journal_mode = WAL')
     // FULL: WAL is fsync'd at every commit, so a resolved write survives power loss (NORMAL only
     // survives a process crash). Group commit amortises the fsync over a whole batch.
-    db.pragma('synchronous = FULL')
+    db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`)
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
     db.pragma('foreign_keys = ON')
   } catch (error) {

@@ -1,0 +1,112 @@
+/**
+ * PostgreSQL schema, one step per version, the same shape as `sqlite/migrations.ts`. Every step
+ * runs in one transaction together with its `schema_version` row, under an advisory lock, so
+ * several server processes starting at once apply each step exactly once. Never edit a shipped
+ * step: add the next one.
+ *
+ * `mailbox` has no foreign keys on the hot path: rows are only written by the group-commit batch,
+ * which checks its devices under a row lock. `payloads.id` comes from a sequence so a batch can
+ * insert payloads and their mailbox rows in one statement.
+ */
+import type { Migration } from '../migration.ts'
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, devices, key directory, mailboxes, group ordering',
+    sql: `
+CREATE TABLE invites (
+  code_hash BYTEA PRIMARY KEY,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_by TEXT,
+  revoked_at BIGINT
+);
+CREATE INDEX invites_by_expiry ON invites (expires_at);
+CREATE TABLE accounts (
+  handle TEXT PRIMARY KEY,
+  identity_key BYTEA NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY,
+  handle TEXT NOT NULL REFERENCES accounts (handle),
+  signature_key BYTEA NOT NULL,
+  credential BYTEA NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  next_seq BIGINT NOT NULL DEFAULT 1,
+  mailbox_count BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX devices_by_handle ON devices (handle);
+CREATE TABLE sessions (
+  token_hash BYTEA PRIMARY KEY,
+  device_id TEXT NOT NULL REFERENCES devices (device_id),
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_by_device ON sessions (device_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+CREATE TABLE delivery_tokens (
+  token_hash BYTEA PRIMARY KEY,
+  device_id TEXT NOT NULL REFERENCES devices (device_id)
+);
+CREATE INDEX delivery_tokens_by_device ON delivery_tokens (device_id);
+CREATE TABLE key_packages (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  device_id TEXT NOT NULL REFERENCES devices (device_id),
+  ref BYTEA NOT NULL,
+  key_package BYTEA NOT NULL,
+  last_resort BOOLEAN NOT NULL,
+  UNIQUE (device_id, ref)
+);
+CREATE INDEX key_packages_by_kind ON key_packages (device_id, last_resort, id);
+CREATE UNIQUE INDEX key_packages_one_last_resort ON key_packages (device_id) WHERE last_resort;
+CREATE SEQUENCE payloads_id_seq AS BIGINT;
+CREATE TABLE payloads (
+  id BIGINT PRIMARY KEY DEFAULT nextval('payloads_id_seq'),
+  payload BYTEA NOT NULL,
+  received_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+ALTER SEQUENCE payloads_id_seq OWNED BY payloads.id;
+CREATE INDEX payloads_by_expiry ON payloads (expires_at);
+CREATE TABLE mailbox (
+  device_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  payload_id BIGINT NOT NULL,
+  PRIMARY KEY (device_id, seq)
+);
+CREATE INDEX mailbox_by_payload ON mailbox (payload_id);
+CREATE TABLE group_epochs (
+  group_id BYTEA PRIMARY KEY,
+  epoch BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+`,
+  },
+  {
+    version: 2,
+    name: 'blobs as chunk rows',
+    sql: `
+CREATE TABLE blobs (
+  blob_id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL REFERENCES accounts (handle),
+  declared_size BIGINT NOT NULL,
+  received_size BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX blobs_by_owner ON blobs (owner, expires_at);
+CREATE INDEX blobs_by_expiry ON blobs (expires_at);
+CREATE TABLE blob_chunks (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  blob_id TEXT NOT NULL REFERENCES blobs (blob_id) ON DELETE CASCADE,
+  chunk_start BIGINT NOT NULL,
+  data BYTEA NOT NULL,
+  UNIQUE (blob_id, chunk_start)
+);
+`,
+  },
+]
+
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length

@@ -1,0 +1,169 @@
+/**
+ * The storage contract against PostgreSQL. Every test gets its own schema (`tacit_test_<random>`),
+ * created by the storage's migrations and dropped when the test ends, so runs never see each
+ * other's rows. URL: env TACIT_TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { describe, it } from 'node:test'
+import pg from 'pg'
+import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/migrations.ts'
+import { migratePostgres, openPostgresStorage } from '../../src/storage/postgres/postgres-storage.ts'
+import { StorageError } from '../../src/storage/storage.ts'
+import { type InspectableStorage, runStorageContract, type StorageHarness } from './contract.ts'
+
+const URL = process.env.TACIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+function newSchema(): string {
+  return `tacit_test_${randomBytes(6).toString('hex')}`
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: URL })
+  await c.connect()
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  } finally {
+    await c.end()
+  }
+}
+
+runStorageContract(
+  'postgres',
+  async (options): Promise<StorageHarness> => {
+    const schema = newSchema()
+    const storage = await openPostgresStorage(URL, { ...options, schema, poolSize: 4 })
+    const others: InspectableStorage[] = []
+    return {
+      storage,
+      async openAnother() {
+        const other = await openPostgresStorage(URL, { ...options, schema, poolSize: 4 })
+        others.push(other)
+        return other
+      },
+      async close() {
+        for (const o of others) await o.close()
+        await storage.close()
+        await dropSchema(schema)
+      },
+    }
+  },
+  { claimers: 50 },
+)
+
+describe('postgres storage: migrations and connection', () => {
+  it('upgrades a v1 schema step by step, keeping its data; migrate is idempotent', async () => {
+    const schema = newSchema()
+    const c = new pg.Client({ connectionString: URL })
+    await c.connect()
+    try {
+      await c.query('BEGIN')
+      assert.equal(
+        await migratePostgres(c as unknown as pg.PoolClient, schema, POSTGRES_MIGRATIONS.slice(0, 1)),
+        1,
+      )
+      await c.query(
+        `INSERT INTO ${schema}.accounts (handle, identity_key, created_at) VALUES ('alice', '\\x01', 5)`,
+      )
+      await c.query('COMMIT')
+      const blobs = await c.query(
+        "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'blobs'",
+        [schema],
+      )
+      assert.equal(blobs.rows[0].n, 0)
+
+      const s = await openPostgresStorage(URL, { schema })
+      assert.deepEqual(await s.getAccount('alice'), {
+        handle: 'alice',
+        identityKey: new Uint8Array([1]),
+        createdAt: 5,
+      })
+      await s.createBlob({
+        blobId: 'b',
+        owner: 'alice',
+        declaredSize: 1,
+        now: 5,
+        expiresAt: 10,
+        quotaBytes: 10,
+      })
+      await s.migrate()
+      await s.close()
+      const versions = await c.query(`SELECT version FROM ${schema}.schema_version ORDER BY version`)
+      assert.deepEqual(
+        versions.rows.map((r) => r.version),
+        POSTGRES_MIGRATIONS.map((m) => m.version),
+      )
+      assert.equal(POSTGRES_SCHEMA_VERSION, 2)
+    } finally {
+      await c.end()
+      await dropSchema(schema)
+    }
+  })
+
+  it('refuses a schema written by a newer version', async () => {
+    const schema = newSchema()
+    try {
+      const s = await openPostgresStorage(URL, { schema })
+      await s.close()
+      const c = new pg.Client({ connectionString: URL })
+      await c.connect()
+      await c.query(
+        `INSERT INTO ${schema}.schema_version (version, name, applied_at) VALUES (99, 'future', 0)`,
+      )
+      await c.end()
+      await assert.rejects(openPostgresStorage(URL, { schema }), (e: unknown) =>
+        StorageError.is(e, 'unavailable'),
+      )
+    } finally {
+      await dropSchema(schema)
+    }
+  })
+
+  it('several processes migrating at once apply each step once', async () => {
+    const schema = newSchema()
+    try {
+      const storages = await Promise.all(
+        [1, 2, 3].map(() => openPostgresStorage(URL, { schema, poolSize: 2 })),
+      )
+      for (const s of storages) await s.close()
+      const c = new pg.Client({ connectionString: URL })
+      await c.connect()
+      const n = await c.query(`SELECT count(*)::int AS n FROM ${schema}.schema_version`)
+      await c.end()
+      assert.equal(n.rows[0].n, POSTGRES_SCHEMA_VERSION)
+    } finally {
+      await dropSchema(schema)
+    }
+  })
+
+  it('an unreachable server is unavailable; a bad schema name is refused', async () => {
+    await assert.rejects(openPostgresStorage('postgres://postgres@127.0.0.1:1/test'), (e: unknown) =>
+      StorageError.is(e, 'unavailable'),
+    )
+    await assert.rejects(openPostgresStorage(URL, { schema: 'x; DROP TABLE y' }), (e: unknown) =>
+      StorageError.is(e, 'invalid-argument'),
+    )
+  })
+})
+
+describe('openStorage', () => {
+  it('opens either backend from its config', async () => {
+    const { openStorage } = await import('../../src/storage/open-storage.ts')
+    const schema = newSchema()
+    try {
+      const s = await openStorage({ kind: 'postgres', url: URL, schema })
+      assert.equal(await s.getAccount('nobody'), null)
+      await s.close()
+      const c = new pg.Client({ connectionString: URL })
+      await c.connect()
+      const n = await c.query(
+        'SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = $1',
+        [schema],
+      )
+      await c.end()
+      assert.equal(n.rows[0].n, 1)
+    } finally {
+      await dropSchema(schema)
+    }
+  })
+})

@@ -16,7 +16,11 @@ import { serializeDevices } from './tacit-relay-adapter.ts'
 export const LOAD_ARGS = ['--rate-limit-address', 'off', '--rate-limit-device', 'off', '--log-level', 'warn']
 const ADAPTER_MODULE = new URL('./tacit-relay-adapter.ts', import.meta.url).pathname
 
-async function startTacit(flags: StorageFlags, clients: number, cleanup: () => Promise<void>): Promise<ServerUnderTest> {
+async function startTacit(
+  flags: StorageFlags,
+  clients: number,
+  cleanup: () => Promise<void>,
+): Promise<ServerUnderTest> {
   const server = await startServer({ ...flags, args: LOAD_ARGS })
   try {
     const devices = await provisionDevices(server.httpUrl, flags, clients)
@@ -59,7 +63,9 @@ export function benchServers(): Record<string, ServerFactory> {
   return {
     sqlite: async (clients) => {
       const dataDir = mkdtempSync(join(tmpdir(), 'tacit-bench-'))
-      return await startTacit({ dataDir }, clients, async () => rmSync(dataDir, { recursive: true, force: true }))
+      return await startTacit({ dataDir }, clients, async () =>
+        rmSync(dataDir, { recursive: true, force: true }),
+      )
     },
     postgres: async (clients) => {
       const dataDir = mkdtempSync(join(tmpdir(), 'tacit-bench-'))
@@ -69,7 +75,11 @@ export function benchServers(): Record<string, ServerFactory> {
         rmSync(dataDir, { recursive: true, force: true })
         await withPostgres((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`))
       }
-      return await startTacit({ dataDir, postgresUrl: POSTGRES_URL, postgresSchema: schema }, clients, cleanup)
+      return await startTacit(
+        { dataDir, postgresUrl: POSTGRES_URL, postgresSchema: schema },
+        clients,
+        cleanup,
+      )
     },
   }
 }

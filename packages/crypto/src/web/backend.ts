@@ -525,8 +525,12 @@ export function createWebCryptoBackend(
           // BoringSSL and OpenSSL refuse all-zero X25519 results (low-order peer points).
           return rethrow(error, 'invalid-public-key', `${name} key agreement failed`)
         }
-        if (isAllZero(secret))
+        // RFC 7748 §6.1 / RFC 9180 §7.1.4: an all-zero X25519 output means a low-order peer point.
+        // For NIST curves x = 0 is a valid point (Wycheproof ecdh_*_ecpoint tcId 3), as in the Node
+        // backend; the platform already refuses the point at infinity.
+        if (!isNist(name) && isAllZero(secret)) {
           throw new CryptoError('invalid-public-key', `${name} shared secret is all zero`)
+        }
         return secret
       },
     },

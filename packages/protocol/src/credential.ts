@@ -6,7 +6,7 @@
  *
  *   struct {
  *     uint8 version = 1;
- *     opaque handle<1..64>;
+ *     opaque handle<2..32>;           // ^[a-z0-9][a-z0-9._-]{1,31}$
  *     opaque device_id<1..64>;
  *     opaque identity_key[32];          // Ed25519 (RFC 8032)
  *     opaque signature_key<1..255>;     // the device's MLS signature public key
@@ -17,14 +17,13 @@ import type { CryptoBackend } from '@tacit/crypto/backend'
 import { equalBytes, utf8 } from '@tacit/crypto/bytes'
 import { Reader, Writer } from './codec.ts'
 import { ProtocolError } from './errors.ts'
-import { MAX_DEVICE_ID_BYTES, MAX_HANDLE_BYTES } from './limits.ts'
+import { MAX_DEVICE_ID_BYTES } from './limits.ts'
+import { HANDLE_PATTERN } from './wire/limits.ts'
 
 export const CREDENTIAL_VERSION = 1
 const SIGNING_LABEL = utf8.encode('Tacit Credential v1')
 export const IDENTITY_KEY_BYTES = 32
 const IDENTITY_SIGNATURE_BYTES = 64
-/** Handles: 1–64 of a-z, 0-9, '.', '-', '_', starting with a letter or digit. */
-const HANDLE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
 /** The user's long-term Ed25519 identity key pair. Private key: the RFC 8032 32-byte seed. */
 export interface IdentityKeyPair {
@@ -40,8 +39,9 @@ export interface TacitCredential {
   readonly identitySignature: Uint8Array
 }
 
+/** The same rule as the delivery service's (docs/protocol/server.md): one handle, one spelling. */
 export function isValidHandle(handle: string): boolean {
-  return HANDLE_PATTERN.test(handle) && utf8.encode(handle).length <= MAX_HANDLE_BYTES
+  return HANDLE_PATTERN.test(handle)
 }
 
 function checkFields(handle: string, deviceId: string, signatureKey: Uint8Array): void {

@@ -13,8 +13,6 @@ export const MAX_KEY_PACKAGE_BYTES = 16 * 1024
 export const MAX_GROUP_MEMBERS = 5_000
 /** Proposals in one commit we create (adds, removes). */
 export const MAX_PROPOSALS_PER_COMMIT = 1_000
-/** Handles: lower-case letters, digits, dot, dash, underscore. */
-export const MAX_HANDLE_BYTES = 64
 /** Device ids are opaque; the server assigns 16 random bytes. */
 export const MAX_DEVICE_ID_BYTES = 64
 /** Largest encoded snapshot of one group's state we restore. */

@@ -7,6 +7,7 @@
  * the database in the order they were made.
  */
 import {
+  MAX_GROUP_COMMIT_BYTES,
   MAX_GROUP_COMMIT_CALLS,
   MAX_GROUP_COMMIT_ROWS,
   MAX_GROUP_COMMIT_WINDOW_MS,
@@ -41,6 +42,7 @@ export interface StorageOptions extends GroupCommitOptions {
 interface Pending<C, R> {
   readonly call: C
   readonly weight: number
+  readonly bytes: number
   readonly resolve: (value: R) => void
   readonly reject: (error: unknown) => void
 }
@@ -78,13 +80,14 @@ export class GroupCommitQueue<C, R> {
     return this.#queue.length - this.#head
   }
 
-  submit(call: C, weight: number): Promise<R> {
+  /** `weight`: rows the call writes; `bytes`: payload bytes it carries. */
+  submit(call: C, weight: number, bytes = 0): Promise<R> {
     if (this.#closed) return Promise.reject(new StorageError('unavailable', 'storage is closed'))
     if (this.pending >= this.#maxPending) {
       return Promise.reject(new StorageError('unavailable', `write queue full (${this.#maxPending} calls)`))
     }
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ call, weight, resolve, reject })
+      this.#queue.push({ call, weight, bytes, resolve, reject })
       this.#schedule(this.pending >= this.#maxCalls)
     })
   }
@@ -113,12 +116,19 @@ export class GroupCommitQueue<C, R> {
   #take(): Pending<C, R>[] {
     const batch: Pending<C, R>[] = []
     let rows = 0
+    let bytes = 0
     while (this.#head < this.#queue.length && batch.length < this.#maxCalls) {
       const next = this.#queue[this.#head]!
-      // Always take at least one call, so a single call above maxRows still runs (alone).
-      if (batch.length > 0 && rows + next.weight > this.#maxRows) break
+      // Always take at least one call, so a single call above a bound still runs (alone).
+      if (
+        batch.length > 0 &&
+        (rows + next.weight > this.#maxRows || bytes + next.bytes > MAX_GROUP_COMMIT_BYTES)
+      ) {
+        break
+      }
       batch.push(next)
       rows += next.weight
+      bytes += next.bytes
       this.#head++
     }
     if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {

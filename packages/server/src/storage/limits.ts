@@ -22,6 +22,8 @@ export const MAX_ONE_TIME_KEY_PACKAGES = 1_000
 export const MAX_PAYLOAD_BYTES = 1_048_576
 export const MAX_MAILBOXES_PER_ENVELOPE = 1_000
 export const MAX_REQUESTS_PER_ENQUEUE = 1_000
+/** Payload bytes of one `enqueue` call, all its requests together. */
+export const MAX_ENQUEUE_BYTES = 16 * 1024 ** 2
 /** Stored, unacknowledged entries per mailbox (expired ones count until swept). */
 export const MAX_MAILBOX_ENTRIES = 100_000
 export const MAX_FETCH_LIMIT = 1_000
@@ -31,6 +33,8 @@ export const MAX_ACK_SEQS = 1_000
 export const MAX_GROUP_COMMIT_CALLS = 2_048
 /** Group commit: at most this many mailbox rows written in one transaction (a fan-out counts each). */
 export const MAX_GROUP_COMMIT_ROWS = 8_192
+/** Group commit: at most this many payload bytes in one transaction (a single call may reach MAX_ENQUEUE_BYTES). */
+export const MAX_GROUP_COMMIT_BYTES = 32 * 1024 ** 2
 /** Calls waiting for a transaction; beyond this `enqueue`/`ack` fail fast with `unavailable`. */
 export const MAX_PENDING_WRITE_CALLS = 65_536
 /** Upper bound on the optional group-commit window (the default 0 means "same tick"). */

@@ -11,6 +11,7 @@ import {
   MAX_BLOB_READ_BYTES,
   MAX_CREDENTIAL_BYTES,
   MAX_DEVICE_ID_CHARS,
+  MAX_ENQUEUE_BYTES,
   MAX_EPOCH,
   MAX_FETCH_LIMIT,
   MAX_GROUP_ID_BYTES,
@@ -135,13 +136,23 @@ export function checkEnqueueRequest(request: EnqueueRequest): number {
   return n
 }
 
-/** Returns how many mailbox rows the call writes (its weight in a group commit). */
-export function checkEnqueue(requests: readonly EnqueueRequest[], now: number): number {
+/** Returns how many mailbox rows and payload bytes the call writes (its weight in a group commit). */
+export function checkEnqueue(
+  requests: readonly EnqueueRequest[],
+  now: number,
+): { rows: number; bytes: number } {
   checkInteger(now, 'now')
   checkCount(requests.length, MAX_REQUESTS_PER_ENQUEUE, 'requests')
   let rows = 0
-  for (const r of requests) rows += checkEnqueueRequest(r)
-  return rows
+  let bytes = 0
+  for (const r of requests) {
+    rows += checkEnqueueRequest(r)
+    bytes += r.payload.length
+  }
+  if (bytes > MAX_ENQUEUE_BYTES) {
+    throw new StorageError('limit-exceeded', `${bytes} payload bytes in one call, above ${MAX_ENQUEUE_BYTES}`)
+  }
+  return { rows, bytes }
 }
 
 export function checkSeq(seq: bigint, field: string): void {

@@ -508,14 +508,16 @@ export class SqliteStorage implements Storage {
   // Mailboxes
 
   enqueue(requests: readonly EnqueueRequest[], now: number): Promise<bigint[][]> {
-    let rows: number
+    let weight: { rows: number; bytes: number }
     try {
       this.#open()
-      rows = checkEnqueue(requests, now)
+      weight = checkEnqueue(requests, now)
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.#queue.submit({ kind: 'enqueue', requests, now }, rows) as Promise<bigint[][]>
+    return this.#queue.submit({ kind: 'enqueue', requests, now }, weight.rows, weight.bytes) as Promise<
+      bigint[][]
+    >
   }
 
   ack(deviceId: DeviceId, seqs: readonly bigint[]): Promise<number> {

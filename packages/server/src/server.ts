@@ -140,7 +140,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const app = createHttpApp(ctx)
   const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   const server: Server = createServer(createNodeHandler(app, origin))
-  server.headersTimeout = 30_000
+  // Longer than common proxy idle timeouts (60 s), so the proxy, not us, closes idle connections.
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
   server.requestTimeout = 300_000
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES })
   const alive = new WeakSet<object>()

@@ -6,11 +6,15 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
 import { ApiClient, type TestDevice } from './support/api-client.ts'
 import { generateTestKey } from './support/keys.ts'
 import { removeDataDir, runAdmin, type ServerProcess, startServerProcess } from './support/server-process.ts'
 import { WsTestClient } from './support/ws-client.ts'
 
+const POSTGRES_URL = process.env.TACIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+/** A fresh schema per run, so runs never see each other's data. */
+const POSTGRES_SCHEMA = `e2e_${Date.now()}_${process.pid}`
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
@@ -25,6 +29,10 @@ function e2eSuite(backend: 'sqlite' | 'postgres', flags: () => string[]): void {
       return c
     }
     let adminInvites: string[] = []
+    const storageFlags = () =>
+      backend === 'sqlite'
+        ? ['--data-dir', p.dataDir]
+        : ['--postgres-url', POSTGRES_URL, '--postgres-schema', POSTGRES_SCHEMA]
     const invite = () => {
       const code = adminInvites.pop()
       assert.ok(code, 'out of invites')
@@ -35,12 +43,12 @@ function e2eSuite(backend: 'sqlite' | 'postgres', flags: () => string[]): void {
       p = await startServerProcess(flags())
       api = new ApiClient(p.url, (r) => fetch(r))
       assert.match(p.invite, /^[A-Za-z0-9_-]{22}$/, 'the first start prints an invite')
-      const storageFlags = backend === 'sqlite' ? ['--data-dir', p.dataDir] : flags()
-      adminInvites = Array.from({ length: 2 }, () => {
-        const r = runAdmin(['invite', 'create', '--json', ...storageFlags])
+      adminInvites = []
+      for (let i = 0; i < 2; i++) {
+        const r = await runAdmin(['invite', 'create', '--json', ...storageFlags()])
         assert.equal(r.status, 0, r.stderr)
-        return (JSON.parse(r.stdout) as { code: string }).code
-      })
+        adminInvites.push((JSON.parse(r.stdout) as { code: string }).code)
+      }
     })
 
     after(async () => {
@@ -48,7 +56,13 @@ function e2eSuite(backend: 'sqlite' | 'postgres', flags: () => string[]): void {
       const code = await p.stop()
       assert.equal(code, 0, 'graceful shutdown exits 0')
       assert.match(p.stdout, /"event":"stopping"/)
-      if (backend === 'sqlite') removeDataDir(p.dataDir)
+      removeDataDir(p.dataDir)
+      if (backend === 'postgres') {
+        const client = new pg.Client({ connectionString: POSTGRES_URL })
+        await client.connect()
+        await client.query(`DROP SCHEMA IF EXISTS "${POSTGRES_SCHEMA}" CASCADE`)
+        await client.end()
+      }
     })
 
     let alice: TestDevice
@@ -58,11 +72,10 @@ function e2eSuite(backend: 'sqlite' | 'postgres', flags: () => string[]): void {
       alice = await api.register(p.invite, 'alice')
       bob = await api.register(invite(), 'bob')
       const spare = invite()
-      const storageFlags = backend === 'sqlite' ? ['--data-dir', p.dataDir] : flags()
-      const list = runAdmin(['invite', 'list', '--json', ...storageFlags])
+      const list = await runAdmin(['invite', 'list', '--json', ...storageFlags()])
       const rows = JSON.parse(list.stdout) as { id: string; state: string }[]
       assert.ok(rows.filter((r) => r.state === 'used').length >= 2)
-      assert.equal(runAdmin(['invite', 'revoke', spare, ...storageFlags]).status, 0)
+      assert.equal((await runAdmin(['invite', 'revoke', spare, ...storageFlags()])).status, 0)
       const r = await api.request('POST', '/v1/accounts', {
         json: await api.registrationBody(spare, 'mallory', generateTestKey(), generateTestKey()),
       })
@@ -247,3 +260,11 @@ function e2eSuite(backend: 'sqlite' | 'postgres', flags: () => string[]): void {
 }
 
 e2eSuite('sqlite', () => ['--blob-quota-mb', '1'])
+e2eSuite('postgres', () => [
+  '--blob-quota-mb',
+  '1',
+  '--postgres-url',
+  POSTGRES_URL,
+  '--postgres-schema',
+  POSTGRES_SCHEMA,
+])

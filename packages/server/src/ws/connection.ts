@@ -248,13 +248,30 @@ export class MailboxConnection implements LiveConnection {
     // Subscribe before the first fetch: an envelope stored in between still wakes us.
     this.unsubscribe = this.ctx.notifier.subscribe(device.deviceId, () => this.pump(false))
     const interval = this.options.resyncIntervalMs ?? RESYNC_INTERVAL_MS
-    this.resyncTimer = setInterval(() => this.pump(true), interval)
+    this.resyncTimer = setInterval(() => this.resync(), interval)
     this.resyncTimer.unref?.()
     this.ctx.metrics.increment('tacit_ws_auth_total', 'WebSocket authentications by outcome', {
       outcome: 'ok',
     })
     this.sendFrame({ type: 'auth-ok', id: frame.id, deviceId: device.deviceId, ...session })
     this.pump(false)
+  }
+
+  /**
+   * The timer's work: re-check the device (a revocation made through another process closes this
+   * connection within one interval) and re-scan the mailbox from the start.
+   */
+  private resync(): void {
+    const deviceId = this.deviceId
+    if (deviceId === null || this.closed) return
+    const task = this.ctx.storage.getDevice(deviceId).then(
+      (device) => {
+        if (device === null || device.revokedAt !== null) this.close(CloseCode.revoked, 'device revoked')
+        else this.pump(true)
+      },
+      () => this.pump(true),
+    )
+    this.track(task)
   }
 
   private expiresAt(ttlSeconds: number, now: number): number {

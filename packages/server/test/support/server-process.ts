@@ -2,7 +2,7 @@
  * Starts `packages/server/src/main.ts` as a real process on 127.0.0.1 with a random port and a
  * temporary data folder, reads its "listening" line and first-start invite, and stops it.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,12 +96,24 @@ export function removeDataDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true })
 }
 
-/** Runs the admin command synchronously; returns its stdout. */
-export function runAdmin(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', ADMIN, ...args], {
+/** Runs the admin command (without blocking this event loop); returns its output. */
+export async function runAdmin(
+  args: string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ADMIN, ...args], {
     cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 20_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  const status = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
+  clearTimeout(timer)
+  return { status, stdout, stderr }
 }

@@ -111,10 +111,14 @@ async function loadPage(page: Page, origin: string, timeoutMs: number, pageError
       cause: error,
     })
   }
-  const loadError = await page.evaluate((name) => {
-    const runner = (globalThis as Record<string, unknown>)[name] as PageRunner
-    return runner.state === 'failed' ? (runner.loadError ?? { message: 'unknown load failure' }) : undefined
-  }, PAGE_RUNNER_GLOBAL)
+  const loadError = await withTimeout(
+    page.evaluate((name) => {
+      const runner = (globalThis as Record<string, unknown>)[name] as PageRunner
+      return runner.state === 'failed' ? (runner.loadError ?? { message: 'unknown load failure' }) : undefined
+    }, PAGE_RUNNER_GLOBAL),
+    timeoutMs,
+    'reading the load state',
+  )
   if (loadError !== undefined) {
     throw new BrowserHarnessError(`the case module failed to load in Chromium: ${loadError.message}`)
   }
@@ -132,11 +136,11 @@ export async function openCaseModuleInChromium(options: CaseModuleOptions): Prom
   let chromium: LaunchedChromium | undefined
   let context: BrowserContext | undefined
   const closeAll = async (): Promise<void> => {
-    if (options.chromium === undefined) await chromium?.close()
-    else
-      await withTimeout(context?.close() ?? Promise.resolve(), CLOSE_TIMEOUT_MS, 'closing the context').catch(
-        () => undefined,
-      )
+    // A shared browser belongs to its owner: only this session's context is closed.
+    const closeBrowser = options.chromium === undefined ? chromium?.close() : context?.close()
+    await withTimeout(closeBrowser ?? Promise.resolve(), 2 * CLOSE_TIMEOUT_MS, 'closing Chromium').catch(
+      () => undefined,
+    )
     await server?.close().catch(() => undefined)
   }
 
@@ -144,8 +148,9 @@ export async function openCaseModuleInChromium(options: CaseModuleOptions): Prom
     server = await startStaticServer(bundle, options.vectorsDir ?? resolveVectorsDir())
     chromium =
       options.chromium ?? (await launchChromium(options.launchTimeoutMs ?? DEFAULT_LAUNCH_TIMEOUT_MS))
-    context = await chromium.browser.newContext()
-    const page = await context.newPage()
+    const browser = chromium.browser
+    context = await withTimeout(browser.newContext(), loadTimeoutMs, 'opening a browser context')
+    const page = await withTimeout(context.newPage(), loadTimeoutMs, 'opening a page')
     const pageErrors: string[] = []
     let broken: string | undefined
     page.on('console', (message) => log(`[chromium console.${message.type()}] ${message.text()}`))
@@ -158,10 +163,14 @@ export async function openCaseModuleInChromium(options: CaseModuleOptions): Prom
     })
     await loadPage(page, server.origin, loadTimeoutMs, pageErrors)
     // Functions passed to page.evaluate run in the page: they may use only their arguments.
-    const listing = await page.evaluate((name) => {
-      const runner = (globalThis as Record<string, unknown>)[name] as PageRunner
-      return runner.list()
-    }, PAGE_RUNNER_GLOBAL)
+    const listing = await withTimeout(
+      page.evaluate((name) => {
+        const runner = (globalThis as Record<string, unknown>)[name] as PageRunner
+        return runner.list()
+      }, PAGE_RUNNER_GLOBAL),
+      loadTimeoutMs,
+      'listing the cases',
+    )
 
     const runCase = async (groupIndex: number, caseIndex: number): Promise<BrowserCaseResult> => {
       const group = listing[groupIndex]

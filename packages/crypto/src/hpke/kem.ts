@@ -134,10 +134,17 @@ export function labeledExpand(
   return backend.hash.hkdfExpand(hash, prk, labeledInfo, length)
 }
 
-function checkIkm(ikm: Uint8Array, minimum: number): void {
+/**
+ * The shortest ikm we accept. RFC 9180 §4 says ikm SHOULD carry at least Nsk bytes of entropy,
+ * but MLS (RFC 9420 §4) derives HPKE keys from Nh-byte secrets, and for suite 5 Nh = 64 < Nsk = 66;
+ * so the floor is 32 bytes (every MLS Nh) rather than Nsk.
+ */
+export const MIN_HPKE_IKM = 32
+
+function checkIkm(ikm: Uint8Array): void {
   abytes(ikm, 'ikm')
-  // RFC 9180 §7.1.3: ikm SHOULD have at least Nsk bytes of entropy; shorter is a misuse.
-  if (ikm.length < minimum) throw new CryptoError('invalid-length', `ikm must be at least ${minimum} bytes`)
+  if (ikm.length < MIN_HPKE_IKM)
+    throw new CryptoError('invalid-length', `ikm must be at least ${MIN_HPKE_IKM} bytes`)
   if (ikm.length > MAX_HPKE_IKM)
     throw new CryptoError('limit-exceeded', `ikm longer than ${MAX_HPKE_IKM} bytes`)
 }
@@ -156,7 +163,7 @@ function makeDhKem(backend: CryptoBackend, name: Exclude<KemName, 'X-Wing'>): Hp
   }
 
   async function deriveKeyPair(ikm: Uint8Array): Promise<KeyPairBytes> {
-    checkIkm(ikm, p.privateKeyLength)
+    checkIkm(ikm)
     const dkpPrk = await labeledExtract(backend, p.hash, suiteId, new Uint8Array(), 'dkp_prk', ikm)
     if (p.bitmask === undefined || p.order === undefined) {
       // RFC 9180 §7.1.3, X25519/X448: sk = LabeledExpand(dkp_prk, "sk", "", Nsk).
@@ -236,7 +243,7 @@ function makeXWingKem(backend: CryptoBackend): HpkeKem {
     // @hpke/hybridkem-x-wing 0.7.0 XWing.deriveKeyPair: sk = SHAKE256(ikm, 32), then
     // GenerateKeyPairDerand(sk) — the same rule as draft-connolly-cfrg-xwing-kem's DeriveKeyPair.
     async deriveKeyPair(ikm: Uint8Array) {
-      checkIkm(ikm, xWing.seedLength)
+      checkIkm(ikm)
       const seed = shake256(ikm, { dkLen: xWing.seedLength })
       const { publicKey, secretKey } = xWing.generate(seed)
       return { publicKey, privateKey: secretKey }

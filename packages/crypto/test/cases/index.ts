@@ -6,6 +6,7 @@ import { dhCases } from './dh.cases.ts'
 import { hpkeCases } from './hpke.cases.ts'
 import { macKdfCases } from './mac-kdf.cases.ts'
 import { mlsCryptoBasicsCases } from './mls-crypto-basics.cases.ts'
+import { mlsSuiteCases } from './mls-suite.cases.ts'
 import { pqCases } from './pq.cases.ts'
 import { signatureCases } from './signature.cases.ts'
 
@@ -23,5 +24,6 @@ export function cryptoCaseGroups(backend: CryptoBackend): CaseGroup[] {
     pqCases(backend),
     hpkeCases(backend),
     mlsCryptoBasicsCases(backend),
+    mlsSuiteCases(backend),
   ]
 }

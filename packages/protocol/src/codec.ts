@@ -108,6 +108,11 @@ export class Reader {
     return this.take(length)
   }
 
+  /** Everything not read yet. */
+  rest(): Uint8Array {
+    return this.take(this.bytes.length - this.offset)
+  }
+
   /** Throws unless every byte was consumed: trailing bytes are a malformed encoding. */
   end(): void {
     if (this.offset !== this.bytes.length)

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/storage/sqlite/migrations.ts'
 import { migrateSqlite, openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.ts'
@@ -126,6 +128,76 @@ describe('openStorage', () => {
     try {
       const s = await openStorage({ kind: 'sqlite', path: join(dir, 'tacit.db') })
       assert.equal(await s.getAccount('nobody'), null)
+      await s.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('sqlite storage: claims from several processes', () => {
+  it('4 processes, 52 claims, 20 one-time packages: none handed out twice', async () => {
+    const dir = tempDir()
+    try {
+      const path = join(dir, 'tacit.db')
+      const s = await openSqliteStorage(path)
+      const code = new Uint8Array(32).fill(7)
+      await s.createInvite(code, 0, 10)
+      const device = {
+        deviceId: 'd0',
+        handle: 'alice',
+        signatureKey: new Uint8Array(32),
+        credential: new Uint8Array(1),
+        createdAt: 0,
+      }
+      await s.registerAccount({
+        codeHash: code,
+        account: { handle: 'alice', identityKey: new Uint8Array(32), createdAt: 0 },
+        device,
+        now: 0,
+      })
+      const kp = (name: string, lastResort: boolean) => ({
+        ref: new TextEncoder().encode(name),
+        keyPackage: new TextEncoder().encode(name),
+        lastResort,
+      })
+      await s.uploadKeyPackages({
+        deviceId: 'd0',
+        oneTime: Array.from({ length: 20 }, (_, i) => kp(`p${i}`, false)),
+        lastResort: kp('last', true),
+        maxOneTime: 20,
+      })
+      const script = fileURLToPath(new URL('./claim-process.ts', import.meta.url))
+      const children = [0, 1, 2, 3].map(() => {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, path, 'alice', '13'], {
+          stdio: ['pipe', 'pipe', 'inherit'],
+          timeout: 60_000,
+        })
+        let out = ''
+        const ready = new Promise<void>((resolve) => {
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString()
+            if (out.startsWith('ready\n')) resolve()
+          })
+        })
+        const done = new Promise<{ keyPackage: string; lastResort: boolean }[]>((resolve, reject) => {
+          child.once('error', reject)
+          child.once('exit', (code) =>
+            code === 0 ? resolve(JSON.parse(out.slice('ready\n'.length))) : reject(new Error(`exit ${code}`)),
+          )
+        })
+        return { child, ready, done }
+      })
+      await Promise.all(children.map((c) => c.ready))
+      for (const c of children) c.child.stdin.end('go\n')
+      const results = await Promise.all(children.map((c) => c.done))
+      const all = results.flat()
+      assert.equal(all.length, 52)
+      const oneTime = all.filter((c) => !c.lastResort).map((c) => c.keyPackage)
+      assert.equal(oneTime.length, 20)
+      assert.equal(new Set(oneTime).size, 20)
+      assert.ok(all.filter((c) => c.lastResort).every((c) => c.keyPackage === 'last'))
+      assert.equal(await s.countKeyPackages('d0'), 0)
       await s.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })

@@ -58,6 +58,8 @@ export interface PhaseResult {
   cpuUserMs: number
   cpuSystemMs: number
   closedConnections: number
+  /** Acknowledged but not yet delivered when the drain gave up: backlog carried into the next phase. */
+  backlog: number
 }
 
 export const HEADER_BYTES = 24
@@ -244,11 +246,16 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     sending = false
   }
 
-  // Stragglers: wait (bounded) for this generator's share of deliveries to settle.
+  // Backlog: wait (bounded) until every acknowledged envelope of this phase was delivered, so the
+  // next phase does not queue behind this one's leftovers in the same mailboxes. With one
+  // generator every recipient is ours; with several, this settles when deliveries stop changing.
   const drainUntil = now() + command.drainMs
   let last = -1
+  let stable = 0
   while (now() < drainUntil) {
-    if (state.acked >= sent && state.deliveredTotal === last) break
+    if (state.acked >= sent && state.deliveredTotal >= state.acked) break
+    stable = state.deliveredTotal === last ? stable + 1 : 0
+    if (stable >= 20 && state.acked >= sent) break
     last = state.deliveredTotal
     await sleep(50)
   }
@@ -263,6 +270,7 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
     closedConnections,
+    backlog: Math.max(0, state.acked - state.deliveredTotal),
   }
 }
 

@@ -25,6 +25,8 @@ const BENCH = join(ROOT, 'bench')
 
 export const OFFERED_RATE = 5_000
 const WINDOW = 8
+/** Longest wait after a phase for its backlog to be delivered before the next phase starts. */
+const DRAIN_MS = 20_000
 
 interface Options {
   json: boolean
@@ -177,6 +179,7 @@ export interface PhaseFigures {
   sent: number
   acked: number
   closedConnections: number
+  backlog: number
 }
 
 async function runPhase(
@@ -210,7 +213,7 @@ async function runPhase(
     measureMs: options.measureMs,
     window: WINDOW,
     rate: OFFERED_RATE,
-    drainMs: 5_000,
+    drainMs: DRAIN_MS,
   })
   if (reply.type !== 'result') throw new Error(`unexpected reply ${reply.type}`)
   const r: PhaseResult = reply.result
@@ -229,6 +232,7 @@ async function runPhase(
     sent: r.sent,
     acked: r.acked,
     closedConnections: r.closedConnections,
+    backlog: r.backlog,
   }
   if (mode === 'rate') {
     const sorted = r.latencies.sort((a, b) => a - b)
@@ -273,8 +277,9 @@ async function benchServer(
   return out
 }
 
-function log(options: Options, line: string): void {
-  if (!options.json) console.error(line)
+/** The table goes to stderr in every mode, so `--json`'s stdout holds only the JSON line. */
+function log(_options: Options, line: string): void {
+  console.error(line)
 }
 
 const fmt = (n: number | undefined, digits = 0) =>
@@ -354,16 +359,14 @@ async function main(): Promise<void> {
       perServerCpuSecond: f.deliveredPerServerCpuSecond / base.deliveredPerServerCpuSecond,
     }
   }
-  if (!options.json) {
-    for (const [server, bySize] of Object.entries(ratios)) {
-      for (const [size, r] of Object.entries(bySize)) {
-        console.error(
-          `${server} ${size} B vs ceiling: ${r.throughput.toFixed(2)}x throughput, ${r.perServerCpuSecond.toFixed(2)}x per server CPU-second`,
-        )
-      }
+  for (const [server, bySize] of Object.entries(ratios)) {
+    for (const [size, r] of Object.entries(bySize)) {
+      console.error(
+        `${server} ${size} B vs ceiling: ${r.throughput.toFixed(2)}x throughput, ${r.perServerCpuSecond.toFixed(2)}x per server CPU-second`,
+      )
     }
-    console.error(`total ${((Date.now() - started) / 1000).toFixed(0)} s`)
   }
+  console.error(`total ${((Date.now() - started) / 1000).toFixed(0)} s`)
   const result = {
     bench: 'relay',
     clients: options.clients,

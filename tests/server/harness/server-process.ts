@@ -70,11 +70,19 @@ export function serverArgs(options: ServerProcessOptions): string[] {
 }
 
 export async function startServer(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_MAIN, ...serverArgs(options)], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TACIT_LOG_LEVEL: process.env.TACIT_LOG_LEVEL ?? 'warn' },
-  })
+  // TACIT_CPU_PROF_DIR: write a V8 CPU profile of the server (bench:relay's bottleneck hunt).
+  const profile = process.env.TACIT_CPU_PROF_DIR
+    ? ['--cpu-prof', '--cpu-prof-dir', process.env.TACIT_CPU_PROF_DIR]
+    : []
+  const child = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', SERVER_MAIN, ...serverArgs(options)],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TACIT_LOG_LEVEL: process.env.TACIT_LOG_LEVEL ?? 'warn' },
+    },
+  )
   const lines: string[] = []
   const keep = (line: string) => {
     lines.push(line)

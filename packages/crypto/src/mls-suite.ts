@@ -11,8 +11,9 @@ import { findMlsSuite, type MlsSuiteParams } from './suites.ts'
  *
  * Semantics follow ts-mls's default provider (implementation/default/*.js) where it matters for
  * interop: raw key encodings (RFC 9420 §5.1.1), HPKE private keys as the KEM's
- * SerializePrivateKey, X-Wing as in @hpke/hybridkem-x-wing, P-521 HPKE private keys left-padded
- * to 66 bytes on import (mls-implementations issue 176), ECDSA signatures in DER.
+ * SerializePrivateKey, X-Wing as in @hpke/hybridkem-x-wing, NIST private scalars (HPKE and
+ * signature) left-padded when a leading zero byte was dropped (mls-implementations issue 176),
+ * ECDSA signatures in DER.
  */
 
 /** An HPKE public key handle. Shaped like a CryptoKey (which ts-mls's types name); holds no bytes. */
@@ -162,6 +163,31 @@ function privateOf(handle: HpkePrivateKey, kem: string): PrivateKeyMaterial {
   return entry
 }
 
+const ECDSA_SCALAR_LENGTH: Readonly<Partial<Record<string, number>>> = {
+  'P-256': 32,
+  'P-384': 48,
+  'P-521': 66,
+}
+
+/**
+ * How many leading zero bytes a NIST private scalar may be missing. Some MLS implementations
+ * serialise the scalar as a minimal big-endian integer (the official vectors hold 65-byte P-521
+ * keys, mls-implementations issue 176); a missing zero byte happens with probability 1/2 for
+ * P-521 and 1/256 for P-256/384, two in a row far more rarely. The backend range-checks the value.
+ */
+export const MAX_SCALAR_PADDING = 2
+
+/** Left-pads a big-endian NIST scalar to `length` bytes (see MAX_SCALAR_PADDING). */
+function padScalar(bytes: Uint8Array, length: number, field: string): Uint8Array {
+  if (bytes.length === length) return bytes
+  if (bytes.length > length || bytes.length < length - MAX_SCALAR_PADDING) {
+    throw new CryptoError('invalid-length', `${field} must be ${length} bytes, got ${bytes.length}`)
+  }
+  const padded = new Uint8Array(length)
+  padded.set(bytes, length - bytes.length)
+  return padded
+}
+
 /**
  * The crypto of MLS cipher suite `suite` (its RFC 9420 value, or ts-mls's name) on `backend`.
  * Throws `unsupported-algorithm` when the suite or one of its algorithms is not offered.
@@ -180,13 +206,8 @@ export function createMlsSuiteCrypto(backend: CryptoBackend, suite: number | str
 
   function importPrivate(bytes: Uint8Array): Uint8Array {
     abytes(bytes, 'HPKE private key')
-    // ts-mls 1.6.4 (crypto/hpke.js prepadPrivateKeyP521): some implementations emit P-521
-    // scalars without their leading zero byte; pad to Nsk = 66 as the reference does.
-    if (kem.name === 'DHKEM-P521-HKDF-SHA512' && bytes.length < kem.privateKeyLength && bytes.length >= 64) {
-      const padded = new Uint8Array(kem.privateKeyLength)
-      padded.set(bytes, padded.length - bytes.length)
-      return padded
-    }
+    // ts-mls 1.6.4 (crypto/hpke.js prepadPrivateKeyP521) pads P-521 keys; we pad every NIST curve.
+    if (kem.name.startsWith('DHKEM-P')) return padScalar(bytes, kem.privateKeyLength, 'HPKE private key')
     return abytes(bytes, 'HPKE private key', kem.privateKeyLength)
   }
 
@@ -250,6 +271,8 @@ export function createMlsSuiteCrypto(backend: CryptoBackend, suite: number | str
   /** Raw signing key; accepts ts-mls's default-provider PKCS#8 Ed25519 keys for interop. */
   function rawSignKey(signKey: Uint8Array): Uint8Array {
     abytes(signKey, 'signKey')
+    const scalarLength = ECDSA_SCALAR_LENGTH[params.signature]
+    if (scalarLength !== undefined) return padScalar(signKey, scalarLength, 'signKey')
     if (
       params.signature === 'Ed25519' &&
       signKey.length === ED25519_PKCS8_PREFIX.length + 32 &&

@@ -157,6 +157,26 @@ export function mlsSuiteCases(backend: CryptoBackend): CaseGroup {
           const short = padded.subarray(1)
           const imported = await b.hpke.importPrivateKey(short)
           checkBytes(await b.hpke.exportPrivateKey(imported), padded, 'P-521 private key padded to 66 bytes')
+          await expectCryptoError(() => b.hpke.importPrivateKey(padded.subarray(3)), ['invalid-length'])
+
+          // The same for a P-521 signature key given without its leading zero byte.
+          const s = await b.signature.keygen()
+          const sPadded = concatBytes(new Uint8Array(1), s.signKey.subarray(1))
+          const sig = await b.signature.sign(sPadded.subarray(1), utf8.encode('m'))
+          if (s.signKey[0] === 0)
+            check(await b.signature.verify(s.publicKey, utf8.encode('m'), sig), 'short P-521 key signs')
+          check(
+            await b.signature.verify(
+              await backend.signature.publicKeyOf('P-521', sPadded),
+              utf8.encode('m'),
+              sig,
+            ),
+            'a 65-byte P-521 signature key is read as the 66-byte scalar',
+          )
+          await expectCryptoError(
+            () => b.signature.sign(sPadded.subarray(3), utf8.encode('m')),
+            ['invalid-length'],
+          )
 
           // ts-mls's default provider stores Ed25519 keys as PKCS#8 (RFC 8410) on WebCrypto.
           const { publicKey, signKey } = await a.signature.keygen()

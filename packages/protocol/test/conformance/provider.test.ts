@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import type { CiphersuiteId } from 'ts-mls/crypto/ciphersuite.js'
 import { getCiphersuiteFromId, getCiphersuiteNameFromId } from 'ts-mls/crypto/ciphersuite.js'
 import { getCiphersuiteImpl } from 'ts-mls/crypto/getCiphersuiteImpl.js'
+import { isTacitCiphersuite } from '../../src/cipher-suite.ts'
 import {
   EXCLUDED_CASES,
   KNOWN_PROVIDER_FAILURES,
@@ -19,7 +20,7 @@ import { assertOurSuite, backendCalls, loadSuite } from './suite-source.ts'
 
 const SUITES_IN_VECTORS = [1, 2, 3, 4, 5, 6, 7]
 /** Written down, bug by bug, in docs/decisions/0003-mls-conformance.md. */
-const EXPECTED_KNOWN_FAILURES = 34
+const EXPECTED_KNOWN_FAILURES = 0
 const EXPECTED_EXCLUSIONS = 0
 
 test('the vector folder holds exactly the 16 files, 785 cases in all', () => {
@@ -49,6 +50,7 @@ test('every suite in the vectors comes from the Tacit provider', async () => {
   for (const id of SUITES_IN_VECTORS) {
     const impl = await loadSuite(id)
     assert.doesNotThrow(() => assertOurSuite(impl))
+    assert.equal(isTacitCiphersuite(impl), true, `suite ${id} is recognised by the protocol package`)
     assert.equal(impl.name, getCiphersuiteNameFromId(id as CiphersuiteId), `suite ${id} name`)
     const before = backendCalls()
     await impl.hash.digest(new Uint8Array([1, 2, 3]))
@@ -59,6 +61,8 @@ test('every suite in the vectors comes from the Tacit provider', async () => {
 test("a suite from ts-mls's default provider is refused", async () => {
   const libraryDefault = await getCiphersuiteImpl(getCiphersuiteFromId(1))
   assert.throws(() => assertOurSuite(libraryDefault), /not built by the Tacit provider/)
+  // A copy has the same functions but is not the object the provider built.
   const copy = { ...(await loadSuite(1)) }
   assert.throws(() => assertOurSuite(copy), /not built by the Tacit provider/)
+  assert.equal(isTacitCiphersuite(libraryDefault), false)
 })

@@ -1,15 +1,19 @@
 /**
- * Where every conformance case gets its cipher suite: Tacit's own provider on the Node backend,
- * never ts-mls's default provider. Two things make that checkable rather than assumed:
- * - every suite handed out is recorded, and `loadSuite` refuses to return anything else
- *   (`assertOurSuite`); the provider test shows that a ts-mls default suite is refused;
+ * Where every conformance case gets its cipher suite: ts-mls's `getCiphersuiteImpl` asked through
+ * Tacit's CryptoProvider (`tacitCryptoProvider`, packages/protocol/src/cipher-suite.ts) on the
+ * Node backend, never the library's default provider. Checked rather than assumed:
+ * - `loadSuite` refuses any suite that the protocol package does not recognise as its own
+ *   (`isTacitCiphersuite`) or that this module did not obtain (`assertOurSuite`); the provider
+ *   test shows that a ts-mls default suite is refused;
  * - the backend is wrapped in a call counter, so a runner can show that a case's crypto really
  *   reached node:crypto through our backend (`backendCalls`).
  */
 import type { CryptoBackend } from '@tacit/crypto/backend'
-import { createMlsSuiteCrypto } from '@tacit/crypto/mls-suite'
 import { nodeBackend } from '@tacit/crypto/node/backend'
-import type { CiphersuiteImpl } from 'ts-mls/crypto/ciphersuite.js'
+import type { CiphersuiteId, CiphersuiteImpl } from 'ts-mls/crypto/ciphersuite.js'
+import { getCiphersuiteFromId } from 'ts-mls/crypto/ciphersuite.js'
+import { getCiphersuiteImpl } from 'ts-mls/crypto/getCiphersuiteImpl.js'
+import { isTacitCiphersuite, tacitCryptoProvider } from '../../src/cipher-suite.ts'
 
 let calls = 0
 
@@ -48,29 +52,31 @@ function countCalls(backend: CryptoBackend): CryptoBackend {
 
 export const conformanceBackend: CryptoBackend = countCalls(nodeBackend)
 
+const provider = tacitCryptoProvider(conformanceBackend)
 const ours = new WeakSet<object>()
-const cache = new Map<number, CiphersuiteImpl>()
+const cache = new Map<number, Promise<CiphersuiteImpl>>()
 
-/** Throws unless `impl` was built by Tacit's provider in this module. */
-export function assertOurSuite(impl: object): void {
-  if (!ours.has(impl)) {
+/** Throws unless `impl` was built by the Tacit provider (and obtained here). */
+export function assertOurSuite(impl: CiphersuiteImpl): void {
+  if (!ours.has(impl) || !isTacitCiphersuite(impl)) {
     throw new Error('this CiphersuiteImpl was not built by the Tacit provider (library default?)')
   }
 }
 
-function buildSuite(id: number): CiphersuiteImpl {
-  // MlsSuiteCrypto is declared structurally identical to ts-mls's CiphersuiteImpl (see
-  // packages/crypto/src/mls-suite.ts); its HPKE key handles are CryptoKey-shaped objects.
-  return createMlsSuiteCrypto(conformanceBackend, id) as unknown as CiphersuiteImpl
+async function buildSuite(id: number): Promise<CiphersuiteImpl> {
+  // The library's own entry point, given our provider: what ts-mls does whenever it needs a suite.
+  const impl = await getCiphersuiteImpl(getCiphersuiteFromId(id as CiphersuiteId), provider)
+  ours.add(impl)
+  return impl
 }
 
 export async function loadSuite(id: number): Promise<CiphersuiteImpl> {
-  let impl = cache.get(id)
-  if (impl === undefined) {
-    impl = buildSuite(id)
-    ours.add(impl)
-    cache.set(id, impl)
+  let pending = cache.get(id)
+  if (pending === undefined) {
+    pending = buildSuite(id)
+    cache.set(id, pending)
   }
+  const impl = await pending
   assertOurSuite(impl)
   return impl
 }

@@ -52,34 +52,51 @@ async function assertHpkePair(cs: CiphersuiteImpl, priv: Uint8Array, pub: Uint8A
   assert.equal(toHex(opened), toHex(probe), `${what}: private key matches the tree's public key`)
 }
 
-/** §12.4.2: the receiver decrypts with the provisional GroupContext (new tree hash, next epoch). */
-async function processPath(
+interface MergedPath {
+  readonly sender: number
+  readonly path: UpdatePath
+  readonly treeAfter: RatchetTree
+  /** §12.4.2: receivers decrypt under the provisional GroupContext (the new tree hash). */
+  readonly provisional: GroupContext
+}
+
+/** Merges `path` once; every receiver then decrypts against the same merged tree. */
+async function mergePath(
   cs: CiphersuiteImpl,
   tree: RatchetTree,
   sender: number,
   path: UpdatePath,
   context: GroupContext,
-  receiver: PrivateKeyPath,
-): Promise<{ pathSecret: Uint8Array; commitSecret: Uint8Array; treeAfter: RatchetTree }> {
+): Promise<MergedPath> {
+  // applyUpdatePath recomputes the parent hashes and rejects a path whose leaf does not carry them.
   const treeAfter = await applyUpdatePath(tree, toLeafIndex(sender), path, cs.hash)
-  const provisional = { ...context, treeHash: await treeHashRoot(treeAfter, cs.hash) }
+  return {
+    sender,
+    path,
+    treeAfter,
+    provisional: { ...context, treeHash: await treeHashRoot(treeAfter, cs.hash) },
+  }
+}
+
+async function decryptPath(
+  cs: CiphersuiteImpl,
+  merged: MergedPath,
+  receiver: PrivateKeyPath,
+): Promise<{ pathSecret: Uint8Array; commitSecret: Uint8Array }> {
+  const { treeAfter } = merged
   const found = await applyUpdatePathSecret(
     treeAfter,
     receiver,
-    toLeafIndex(sender),
-    provisional,
-    path,
+    toLeafIndex(merged.sender),
+    merged.provisional,
+    merged.path,
     [],
     cs,
   )
   const secrets = await pathToRoot(treeAfter, toNodeIndex(found.nodeIndex), found.pathSecret, cs.kdf)
   const rootSecret = secrets[root(leafWidth(treeAfter.length))]
   assert.ok(rootSecret !== undefined, 'the path reaches the root')
-  return {
-    pathSecret: found.pathSecret,
-    commitSecret: await deriveSecret(rootSecret, 'path', cs.kdf),
-    treeAfter,
-  }
+  return { pathSecret: found.pathSecret, commitSecret: await deriveSecret(rootSecret, 'path', cs.kdf) }
 }
 
 export async function runTreeKem(v: TreeKemVector): Promise<void> {
@@ -133,9 +150,8 @@ export async function runTreeKem(v: TreeKemVector): Promise<void> {
     )
     const path = decoded[0]
 
-    // applyUpdatePath recomputes the parent hashes and rejects a path whose leaf does not carry them.
-    const treeAfter = await applyUpdatePath(tree, toLeafIndex(up.sender), path, cs.hash)
-    assertBytes(await treeHashRoot(treeAfter, cs.hash), up.tree_hash_after, `${where}: tree_hash_after`)
+    const merged = await mergePath(cs, tree, up.sender, path, context)
+    assertBytes(merged.provisional.treeHash, up.tree_hash_after, `${where}: tree_hash_after`)
 
     assert.equal(up.path_secrets.length, leaves, `${where}: one path_secrets entry per leaf`)
     let receivers = 0
@@ -151,7 +167,7 @@ export async function runTreeKem(v: TreeKemVector): Promise<void> {
         receiver !== undefined && typeof expected === 'string',
         `${where}: leaf ${j} has private state`,
       )
-      const out = await processPath(cs, tree, up.sender, path, context, receiver.state)
+      const out = await decryptPath(cs, merged, receiver.state)
       assertBytes(out.pathSecret, expected, `${where}: path_secrets[${j}]`)
       assertBytes(out.commitSecret, up.commit_secret, `${where}: commit_secret seen by leaf ${j}`)
       receivers++
@@ -176,16 +192,17 @@ export async function runTreeKem(v: TreeKemVector): Promise<void> {
     ]
     assert.ok(ourRoot !== undefined)
     const newCommitSecret = await deriveSecret(ourRoot, 'path', cs.kdf)
+    const ourMerged = await mergePath(cs, tree, up.sender, ourPath, context)
+    assertBytes(
+      ourMerged.provisional.treeHash,
+      toHex(await treeHashRoot(ourTree, cs.hash)),
+      `${where}: merging the new path gives the sender's tree`,
+    )
     let ourReceivers = 0
     for (const [j, receiver] of privates) {
       if (j === up.sender) continue
-      const out = await processPath(cs, tree, up.sender, ourPath, context, receiver.state)
+      const out = await decryptPath(cs, ourMerged, receiver.state)
       assertBytes(out.commitSecret, toHex(newCommitSecret), `${where}: new_commit_secret seen by leaf ${j}`)
-      assertBytes(
-        await treeHashRoot(out.treeAfter, cs.hash),
-        toHex(await treeHashRoot(ourTree, cs.hash)),
-        `${where}: receiver ${j} merges the new path into the sender's tree`,
-      )
       ourReceivers++
     }
     assert.equal(ourReceivers, receivers, `${where}: the same members process both paths`)

@@ -155,11 +155,12 @@ describe('sessions and devices', () => {
   })
 
   it('refuses missing, malformed and unknown bearer tokens', async () => {
-    for (const headers of [
+    const cases: Record<string, string>[] = [
       {},
       { authorization: 'Bearer x' },
       { authorization: `Bearer ${'A'.repeat(43)}` },
-    ]) {
+    ]
+    for (const headers of cases) {
       const r = await t.api.request('GET', '/v1/key-packages/count', { headers })
       assert.equal(r.status, 401)
       assert.equal(code(r), 'unauthenticated')

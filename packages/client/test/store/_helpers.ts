@@ -42,13 +42,17 @@ export function utf8(text: string): Uint8Array {
 
 /**
  * A CryptoBackend that forwards to node:crypto and remembers every key array the store passes
- * to it (AEAD keys, HMAC keys, HKDF input keys), so tests can look for them on disk and check
- * that `lock` zeroed them.
+ * to it (AEAD keys, HMAC keys, HKDF input keys): `keys` are the arrays themselves (to check that
+ * `lock` zeroed them), `copies` what they held when first seen (to look for them on disk).
  */
-export function recordingBackend(): { crypto: CryptoBackend; keys: Uint8Array[] } {
+export function recordingBackend(): { crypto: CryptoBackend; keys: Uint8Array[]; copies: Uint8Array[] } {
   const keys: Uint8Array[] = []
+  const copies: Uint8Array[] = []
   const remember = (key: Uint8Array) => {
-    if (!keys.includes(key)) keys.push(key)
+    if (keys.includes(key)) return
+    keys.push(key)
+    // The store zeroes its keys (the KEK at once, the rest on lock): keep what they held.
+    copies.push(key.slice())
   }
   const crypto: CryptoBackend = {
     ...nodeBackend,
@@ -74,5 +78,5 @@ export function recordingBackend(): { crypto: CryptoBackend; keys: Uint8Array[] 
       },
     },
   }
-  return { crypto, keys }
+  return { crypto, keys, copies }
 }

@@ -1,10 +1,14 @@
 // RFC 9420 §4.1.1 (resolution), §7.8 (tree hash), §7.9.2 (parent hashes) and §7.3 (leaf
 // signatures), checked over trees with blanks, trailing blanks and unmerged leaves.
 import assert from 'node:assert/strict'
+import { validateRatchetTree } from 'ts-mls/clientState.js'
+import type { CiphersuiteId } from 'ts-mls/crypto/ciphersuite.js'
+import { getCiphersuiteNameFromId } from 'ts-mls/crypto/ciphersuite.js'
 import { verifyLeafNodeSignature } from 'ts-mls/leafNode.js'
+import { defaultLifetimeConfig } from 'ts-mls/lifetimeConfig.js'
 import { verifyParentHashes } from 'ts-mls/parentHash.js'
 import { decodeRatchetTree, resolution } from 'ts-mls/ratchetTree.js'
-import { treeHash } from 'ts-mls/treeHash.js'
+import { treeHash, treeHashRoot } from 'ts-mls/treeHash.js'
 import { nodeToLeafIndex, toNodeIndex } from 'ts-mls/treemath.js'
 import { assertBytes, fromHex } from '../harness.ts'
 import { loadSuite } from '../suite-source.ts'
@@ -44,4 +48,26 @@ export async function runTreeValidation(v: TreeValidationVector): Promise<void> 
     )
   }
   assert.ok(leaves > 0, 'the tree has leaves to check')
+
+  // Beyond the format: the whole tree passes the checks a joiner makes (RFC 9420 §12.4.3.1), in
+  // the library as patched by Tacit (patches/ts-mls+1.6.4.patch changes the unmerged-leaves rule;
+  // these trees include unmerged leaves and the tree of the RFC's Appendix A figure).
+  const rootHash = await treeHashRoot(tree, cs.hash)
+  const error = await validateRatchetTree(
+    tree,
+    {
+      version: 'mls10',
+      cipherSuite: getCiphersuiteNameFromId(v.cipher_suite as CiphersuiteId),
+      groupId,
+      epoch: 0n,
+      treeHash: rootHash,
+      confirmedTranscriptHash: new Uint8Array(),
+      extensions: [],
+    },
+    defaultLifetimeConfig,
+    { validateCredential: async (credential) => credential.credentialType === 'basic' },
+    rootHash,
+    cs,
+  )
+  assert.equal(error, undefined, `join-time tree validation: ${error?.message ?? ''}`)
 }

@@ -1,0 +1,1552 @@
+/**
+ * `TacitClient`: the SDK's public API (the CLI and the web client code against this file).
+ *
+ * One client is one device of one account. It runs MLS through `@tacit/protocol` (pure
+ * transitions), keeps everything in the encrypted store, and talks to the delivery server over
+ * HTTP and one WebSocket. The rules it follows (docs/decisions/0009-client-sdk.md):
+ * - New protocol state is persisted in one store transaction together with the plaintext it
+ *   releases, the envelope ids it has processed and the acks it owes, before any event is
+ *   emitted or anything is sent. Outgoing envelopes are persisted (outbox) before sending.
+ * - Envelopes carry a random id; receivers remember processed ids, so at-least-once delivery
+ *   and resends after a crash never duplicate a message.
+ * - Commits are submitted for (group, epoch). The pending commit (its next state and bytes) is
+ *   persisted before submission; the committer is always a recipient of its own commit, so after
+ *   a crash the mailbox says whether it won. A lost race catches up (sync) and retries, bounded.
+ * - All state-changing work runs one step at a time (`exclusive`): incoming envelopes in mailbox
+ *   order, sends and commits in call order.
+ *
+ * Events: 'message', 'edit', 'delete', 'reaction', 'receipt', 'typing', 'conversation',
+ * 'membership', 'alert' (see `ClientEvents`).
+ */
+import type { CryptoBackend } from '@tacit/crypto/backend'
+import { bytesToHex, equalBytes, hexToBytes } from '@tacit/crypto/bytes'
+import { createAuthenticationService, type MlsAuthenticationService } from '@tacit/protocol/authentication'
+import {
+  type CipherSuite,
+  DEFAULT_SUITE,
+  getCipherSuite,
+  type TacitSuiteName,
+} from '@tacit/protocol/cipher-suite'
+import { type ContentBody, decodeContent, encodeContent, MESSAGE_ID_BYTES } from '@tacit/protocol/content'
+import { decodeCredential } from '@tacit/protocol/credential'
+import { ProtocolError } from '@tacit/protocol/errors'
+import {
+  createCommit,
+  createGroup,
+  encryptMessage,
+  epochOf,
+  type Group,
+  type GroupConfig,
+  groupIdOf,
+  isActive,
+  joinGroup,
+  membersOf,
+  ownLeafIndex,
+  processMessage,
+} from '@tacit/protocol/group'
+import { decodeKeyPackage } from '@tacit/protocol/key-package'
+import { standardPolicy } from '@tacit/protocol/policy'
+import { restoreGroup, snapshotGroup } from '@tacit/protocol/snapshot'
+import { base64urlToBytes, bytesToBase64url } from '@tacit/protocol/wire/encoding'
+import { MAX_ACK_SEQS, MAX_RECIPIENTS } from '@tacit/protocol/wire/limits'
+import {
+  type AccountMaterial,
+  createDeviceMaterial,
+  decodeAccount,
+  encodeAccount,
+  type KeyPair,
+  loadAccount,
+  saveAccount,
+  signerFor,
+} from './account/account.ts'
+import {
+  findKeyPackage,
+  generateKeyPackage,
+  hashKeyPackage,
+  type KeyPackageRecord,
+  listKeyPackages,
+  privateOf,
+  putKeyPackage,
+  topUpKeyPackages,
+} from './account/key-packages.ts'
+import {
+  applyContent,
+  type ContentEvent,
+  type ConversationId,
+  type ConversationRecord,
+  getConversation,
+  getMessage,
+  listConversationRecords,
+  listMessages,
+  type MessageId,
+  newConversation,
+  type Person,
+  putConversation,
+  putMessage,
+  type StoredMessage,
+} from './conversation/records.ts'
+import { decodeEnvelope, ENVELOPE_ID_BYTES, type Envelope, encodeEnvelope } from './envelope.ts'
+import { ClientError } from './errors.ts'
+import { Directory } from './identity/directory.ts'
+import {
+  MAX_COMMIT_ATTEMPTS,
+  MAX_HISTORY_PAGE,
+  MAX_MEMBERS_PER_CHANGE,
+  MAX_NAME_BYTES,
+  MAX_RECEIPT_BATCH,
+  MAX_SEEN_ENVELOPES,
+  SELF_UPDATE_INTERVAL_MS,
+  SYNC_TIMEOUT_MS,
+} from './limits.ts'
+import {
+  createLinkSecrets,
+  decodeLinkAnswer,
+  decodeLinkCode,
+  deriveLinkedAuthKey,
+  encodeLinkAnswer,
+  encodeLinkCode,
+  type LinkSecrets,
+  openLinkPackage,
+  sealLinkPackage,
+} from './link/device-link.ts'
+import { Connection, type Deliver } from './net/connection.ts'
+import { type ClaimedKeyPackage, HttpApi } from './net/http-api.ts'
+import { browserTransport, type Transport, webSocketUrlOf } from './net/transport.ts'
+import {
+  type ClientStore,
+  decodeJson,
+  encodeJson,
+  getJson,
+  key,
+  keyText,
+  NS,
+  type StoreTransaction,
+} from './state/store-port.ts'
+
+export type { ConversationId, MessageId, Person, StoredMessage } from './conversation/records.ts'
+export { ClientError } from './errors.ts'
+
+export interface ConversationSummary {
+  readonly id: ConversationId
+  readonly name: string
+  /** Handles of the members (one entry per user, whatever their device count), sorted. */
+  readonly members: readonly string[]
+  readonly admins: readonly string[]
+  readonly unreadCount: number
+  readonly lastMessage: { id: MessageId; from: string; text: string; sentAt: number } | null
+  /** False once this device was removed or left. */
+  readonly active: boolean
+}
+
+export interface DeviceInfo {
+  /** The server's device id (use it with `revokeDevice`). */
+  readonly deviceId: string
+  /** The device id inside the device's credential (what group members see). */
+  readonly memberId: string
+  readonly createdAt: number
+  readonly current: boolean
+}
+
+export type Alert =
+  | { readonly kind: 'identity-changed'; readonly handle: string }
+  | { readonly kind: 'undecryptable'; readonly conversationId: ConversationId; readonly reason: string }
+  | { readonly kind: 'commit-dropped'; readonly conversationId: ConversationId }
+  | { readonly kind: 'device-revoked' }
+
+export interface ClientEvents {
+  message: StoredMessage
+  edit: Extract<ContentEvent, { type: 'edit' }>
+  delete: Extract<ContentEvent, { type: 'delete' }>
+  reaction: Extract<ContentEvent, { type: 'reaction' }>
+  receipt: Extract<ContentEvent, { type: 'receipt' }>
+  typing: Extract<ContentEvent, { type: 'typing' }>
+  conversation: ConversationSummary
+  membership: {
+    readonly conversationId: ConversationId
+    readonly added: readonly Person[]
+    readonly removed: readonly Person[]
+    /** This device was removed: the conversation is read-only from now on. */
+    readonly removedSelf: boolean
+  }
+  alert: Alert
+}
+export type ClientEventName = keyof ClientEvents
+
+interface CommonOptions {
+  readonly store: ClientStore
+  readonly backend: CryptoBackend
+  /** Defaults to the platform's fetch and WebSocket (`browserTransport`); on Node pass `nodeTransport()`. */
+  readonly transport?: Transport
+  /** Milliseconds since the Unix epoch; defaults to Date.now. */
+  readonly clock?: () => number
+  /** How often each conversation gets a self-update (post-compromise security). */
+  readonly selfUpdateIntervalMs?: number
+}
+
+export interface CreateAccountOptions extends CommonOptions {
+  readonly serverUrl: string
+  readonly invite: string
+  readonly handle: string
+  readonly suite?: TacitSuiteName
+}
+
+export interface OpenOptions extends CommonOptions {
+  /** Defaults to the server the account was registered with. */
+  readonly serverUrl?: string
+}
+
+export interface BeginDeviceLinkOptions {
+  readonly serverUrl: string
+  readonly store: ClientStore
+  readonly backend: CryptoBackend
+}
+
+export type CompleteDeviceLinkOptions = CommonOptions & { readonly answer: string }
+
+type CommitIntent =
+  | { readonly kind: 'add'; readonly handles: readonly string[] }
+  | { readonly kind: 'remove'; readonly handles: readonly string[] }
+  | { readonly kind: 'remove-devices'; readonly handle: string; readonly memberIds: readonly string[] }
+  | { readonly kind: 'update' }
+
+interface PendingCommitJson {
+  envelopeId: string
+  epoch: string
+  next: string
+  commitPayload: string
+  commitRecipients: string[]
+  welcomePayload: string | null
+  welcomeRecipients: string[]
+  selfUpdate: boolean
+}
+
+interface OutboxJson {
+  conversationId: ConversationId
+  payload: string
+  recipients: string[]
+}
+
+interface LinkPackageJson {
+  v: 1
+  account: Parameters<typeof decodeAccount>[0]
+  trust: [string, string][]
+  keyPackages: [string, string][]
+}
+
+const STORED_LINK = 'pending'
+
+type Listener = (value: never) => void
+
+function randomHex(backend: CryptoBackend, n: number): string {
+  return bytesToHex(backend.randomBytes(n))
+}
+
+function handlesOf(group: Group): string[] {
+  return [...new Set(membersOf(group).map((m) => m.handle))].sort()
+}
+
+function checkHandles(handles: readonly string[]): void {
+  if (handles.length === 0) throw new ClientError('usage', 'name at least one handle')
+  if (handles.length > MAX_MEMBERS_PER_CHANGE) {
+    throw new ClientError('too-large', `at most ${MAX_MEMBERS_PER_CHANGE} handles per change`)
+  }
+}
+
+export class TacitClient {
+  readonly handle: string
+  readonly deviceId: string
+
+  private readonly listeners = new Map<ClientEventName, Set<Listener>>()
+  private readonly groups = new Map<ConversationId, Group>()
+  private readonly inbox: Deliver[] = []
+  private readonly markers = new Map<string, () => void>()
+  private readonly owedAcks = new Set<bigint>()
+  private readonly pendingReceipts = new Map<ConversationId, MessageId[]>()
+  private readonly committing = new Set<ConversationId>()
+  private lock: Promise<unknown> = Promise.resolve()
+  private pumping = false
+  private ready = false
+  private closed = false
+  private toppingUp = false
+  private connection: Connection | null = null
+  private seenSinceCleanup = 0
+  private readonly auth: MlsAuthenticationService
+  private readonly directory: Directory
+
+  private constructor(
+    private readonly account: AccountMaterial,
+    private readonly store: ClientStore,
+    private readonly backend: CryptoBackend,
+    private readonly suite: CipherSuite,
+    private readonly api: HttpApi,
+    private readonly transport: Transport,
+    private readonly now: () => number,
+    private readonly selfUpdateIntervalMs: number,
+  ) {
+    this.handle = account.handle
+    this.deviceId = account.deviceId
+    this.directory = new Directory(store, api, now, (a) => this.emit('alert', a))
+    this.auth = createAuthenticationService({
+      backend,
+      identityOf: this.directory.identityOf,
+      onReject: (handle, reason) => {
+        if (reason === 'identity-key-mismatch' && handle !== null) {
+          this.emit('alert', { kind: 'identity-changed', handle })
+        }
+      },
+    })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Accounts and devices
+
+  /** Makes the identity key, registers the account by invite, uploads KeyPackages. */
+  static async createAccount(o: CreateAccountOptions): Promise<TacitClient> {
+    if (await loadAccount(o.store))
+      throw new ClientError('already-registered', 'this store already holds an account')
+    const transport = o.transport ?? browserTransport()
+    const now = o.clock ?? Date.now
+    const suite = await getCipherSuite(o.backend, o.suite ?? DEFAULT_SUITE)
+    const material = await createDeviceMaterial({
+      backend: o.backend,
+      suite,
+      serverUrl: o.serverUrl,
+      handle: o.handle,
+    })
+    const api = new HttpApi(o.serverUrl, transport, now)
+    const registered = await api.registerAccount({
+      invite: o.invite,
+      binding: {
+        handle: o.handle,
+        identityKey: material.identity.publicKey,
+        signatureKey: material.authKey.publicKey,
+        credential: material.credential,
+      },
+      signIdentity: signerFor(o.backend, material.identity),
+      signDevice: signerFor(o.backend, material.authKey),
+    })
+    const account = { ...material, deviceId: registered.deviceId }
+    await o.store.transaction((tx) => saveAccount(tx, account))
+    api.setDevice(account.deviceId, signerFor(o.backend, account.authKey), {
+      token: registered.sessionToken,
+      expiresAt: registered.sessionExpiresAt,
+    })
+    const client = new TacitClient(
+      account,
+      o.store,
+      o.backend,
+      suite,
+      api,
+      transport,
+      now,
+      o.selfUpdateIntervalMs ?? SELF_UPDATE_INTERVAL_MS,
+    )
+    await client.directory.trustOnFirstUse(account.handle, account.identity.publicKey)
+    await client.directory.recordRoute(account.handle, account.memberId, account.deviceId)
+    await topUpKeyPackages({ store: o.store, api, suite, account, now, newLastResort: true })
+    return client
+  }
+
+  /** Opens this device's existing account from the store (then `connect()`). */
+  static async open(o: OpenOptions): Promise<TacitClient> {
+    const account = await loadAccount(o.store)
+    if (!account) throw new ClientError('not-registered', 'this store holds no account')
+    const transport = o.transport ?? browserTransport()
+    const now = o.clock ?? Date.now
+    const suite = await getCipherSuite(o.backend, account.suite)
+    const api = new HttpApi(o.serverUrl ?? account.serverUrl, transport, now)
+    api.setDevice(account.deviceId, signerFor(o.backend, account.authKey))
+    return new TacitClient(
+      account,
+      o.store,
+      o.backend,
+      suite,
+      api,
+      transport,
+      now,
+      o.selfUpdateIntervalMs ?? SELF_UPDATE_INTERVAL_MS,
+    )
+  }
+
+  /**
+   * New device, step 1: makes ephemeral keys, keeps them in the store, and returns the link
+   * code to show (QR code or text) to an existing device of the same user.
+   */
+  static async beginDeviceLink(o: BeginDeviceLinkOptions): Promise<{ code: string }> {
+    if (await loadAccount(o.store))
+      throw new ClientError('already-registered', 'this store already holds an account')
+    const secrets = await createLinkSecrets(o.backend)
+    const record = {
+      serverUrl: o.serverUrl,
+      x: [bytesToBase64url(secrets.x.publicKey), bytesToBase64url(secrets.x.privateKey)],
+      e: [bytesToBase64url(secrets.e.publicKey), bytesToBase64url(secrets.e.privateKey)],
+    }
+    await o.store.transaction((tx) => tx.put(NS.link, key(STORED_LINK), encodeJson(record)))
+    return { code: encodeLinkCode(secrets) }
+  }
+
+  /**
+   * New device, step 3: with the answer the existing device showed, fetches and opens the
+   * account material from this device's mailbox, stores it, and returns the opened client.
+   */
+  static async completeDeviceLink(o: CompleteDeviceLinkOptions): Promise<TacitClient> {
+    const stored = await getJson<{ serverUrl: string; x: [string, string]; e: [string, string] }>(
+      o.store,
+      NS.link,
+      STORED_LINK,
+      'device link',
+    )
+    if (!stored) throw new ClientError('usage', 'no device link was begun in this store')
+    const toPair = (p: [string, string]): KeyPair => ({
+      publicKey: base64urlToBytes(p[0], 'publicKey'),
+      privateKey: base64urlToBytes(p[1], 'privateKey'),
+    })
+    const secrets: LinkSecrets = { x: toPair(stored.x), e: toPair(stored.e) }
+    const answer = decodeLinkAnswer(o.answer)
+    const authKey = await deriveLinkedAuthKey(
+      o.backend,
+      secrets.x.privateKey,
+      answer.a,
+      secrets.x.publicKey,
+      answer.a,
+    )
+    const transport = o.transport ?? browserTransport()
+    // Log in to the new device's mailbox and wait for the sealed package.
+    let sealed: { seq: bigint; bytes: Uint8Array } | null = null
+    let wake: () => void = () => {}
+    const connection = new Connection(
+      webSocketUrlOf(stored.serverUrl),
+      transport,
+      answer.deviceId,
+      signerFor(o.backend, authKey),
+      (frame) => {
+        if (sealed) return
+        try {
+          const e = decodeEnvelope(frame.payload)
+          if (e.kind === 'link') {
+            sealed = { seq: frame.seq, bytes: e.sealed }
+            wake()
+          }
+        } catch {
+          // Not ours to read: left in the mailbox for the opened client.
+        }
+      },
+    )
+    try {
+      await connection.open()
+      await new Promise<void>((resolve, reject) => {
+        if (sealed) return resolve()
+        const timer = setTimeout(
+          () => reject(new ClientError('timeout', 'no link package arrived')),
+          SYNC_TIMEOUT_MS,
+        )
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      const got = sealed as unknown as { seq: bigint; bytes: Uint8Array }
+      const plaintext = await openLinkPackage(o.backend, secrets, got.bytes)
+      const pkg = decodeJson<LinkPackageJson>(plaintext, 'link package')
+      const account = decodeAccount(pkg.account)
+      if (account.deviceId !== answer.deviceId || !equalBytes(account.authKey.publicKey, authKey.publicKey)) {
+        throw new ClientError('link-invalid', 'the link package is for another device')
+      }
+      await o.store.transaction(async (tx) => {
+        await saveAccount(tx, account)
+        for (const [handle, record] of pkg.trust)
+          await tx.put(NS.trust, key(handle), base64urlToBytes(record, 'trust'))
+        for (const [hash, record] of pkg.keyPackages) {
+          await tx.put(NS.keyPackages, key(hash), base64urlToBytes(record, 'KeyPackage'))
+        }
+        await tx.put(NS.acks, key(got.seq.toString()), new Uint8Array(0))
+        await tx.delete(NS.link, key(STORED_LINK))
+      })
+      await connection.request({ type: 'ack', seqs: [got.seq] }).catch(() => undefined)
+    } finally {
+      connection.close()
+    }
+    const client = await TacitClient.open({ ...o, serverUrl: stored.serverUrl })
+    await client.directory.recordRoute(client.handle, client.account.memberId, client.deviceId)
+    return client
+  }
+
+  /**
+   * Existing device, step 2: registers the device whose link code this is, sends it the account
+   * material sealed to its key, adds it to all of this user's conversations, and returns the
+   * answer to show on the new device.
+   */
+  async approveDeviceLink(code: string): Promise<string> {
+    const peer = decodeLinkCode(this.backend, code)
+    const a = await this.backend.dh.generate('X25519')
+    const authKey = await deriveLinkedAuthKey(this.backend, a.privateKey, peer.x, peer.x, a.publicKey)
+    const fresh = await createDeviceMaterial({
+      backend: this.backend,
+      suite: this.suite,
+      serverUrl: this.account.serverUrl,
+      handle: this.handle,
+      identity: this.account.identity,
+    })
+    const material: AccountMaterial = { ...fresh, authKey }
+    const registered = await this.api.addDevice({
+      binding: {
+        handle: this.handle,
+        identityKey: material.identity.publicKey,
+        signatureKey: authKey.publicKey,
+        credential: material.credential,
+      },
+      signIdentity: signerFor(this.backend, this.account.identity),
+      signDevice: signerFor(this.backend, authKey),
+    })
+    const account: AccountMaterial = { ...material, deviceId: registered.deviceId }
+    // Its first KeyPackages, made here and uploaded with its session, so it can be added at once.
+    const newApi = new HttpApi(this.account.serverUrl, this.transport, this.now)
+    newApi.setDevice(account.deviceId, signerFor(this.backend, authKey), {
+      token: registered.sessionToken,
+      expiresAt: registered.sessionExpiresAt,
+    })
+    const kpStore = new Map<string, Uint8Array>()
+    const records: KeyPackageRecord[] = []
+    for (let i = 0; i < 5; i++)
+      records.push((await generateKeyPackage(this.suite, account, false, this.now())).record)
+    const lastResort = (await generateKeyPackage(this.suite, account, true, this.now())).record
+    const capture = {
+      put: async (_ns: unknown, k: Uint8Array, v: Uint8Array) => {
+        kpStore.set(keyText(k), v)
+      },
+    } as unknown as StoreTransaction
+    for (const r of [...records, lastResort]) await putKeyPackage(capture, r)
+    const trust = (await this.store.list(NS.trust)).map((e): [string, string] => [
+      keyText(e.key),
+      bytesToBase64url(e.value),
+    ])
+    const pkg: LinkPackageJson = {
+      v: 1,
+      account: JSON.parse(new TextDecoder().decode(encodeAccount(account))),
+      trust,
+      keyPackages: [...kpStore].map(([h, v]) => [h, bytesToBase64url(v)]),
+    }
+    const sealed = await sealLinkPackage(this.backend, peer.e, peer.x, encodeJson(pkg))
+    await this.connect()
+    await this.conn().request({
+      type: 'send',
+      ttlSeconds: 0,
+      recipients: [account.deviceId],
+      payload: encodeEnvelope({ kind: 'link', id: this.backend.randomBytes(ENVELOPE_ID_BYTES), sealed }),
+    })
+    await newApi.uploadKeyPackages(
+      records.map((r) => r.encoded),
+      lastResort.encoded,
+    )
+    await this.directory.recordRoute(this.handle, account.memberId, account.deviceId)
+    for (const c of await listConversationRecords(this.store)) {
+      if (!c.active) continue
+      await this.runCommit(c.id, { kind: 'add', handles: [this.handle] })
+      await this.announceMetadata(c.id)
+    }
+    return encodeLinkAnswer(account.deviceId, a.publicKey)
+  }
+
+  /** This account's live devices, from the key directory. */
+  async devices(): Promise<DeviceInfo[]> {
+    const account = await this.directory.refresh(this.handle)
+    if (!account) throw new ClientError('unknown-handle', 'our own account is not in the directory')
+    return account.devices.map((d) => {
+      let memberId = ''
+      try {
+        memberId = decodeCredential(d.credential).deviceId
+      } catch {
+        memberId = ''
+      }
+      return { deviceId: d.deviceId, memberId, createdAt: d.createdAt, current: d.deviceId === this.deviceId }
+    })
+  }
+
+  /** Removes one of this account's devices from every conversation, then revokes it at the server. */
+  async revokeDevice(deviceId: string): Promise<void> {
+    if (deviceId === this.deviceId)
+      throw new ClientError('usage', 'a device cannot revoke itself here; use another device')
+    const target = (await this.devices()).find((d) => d.deviceId === deviceId)
+    if (!target) throw new ClientError('usage', 'no such device on this account')
+    for (const c of await listConversationRecords(this.store)) {
+      if (!c.active) continue
+      await this.runCommit(c.id, {
+        kind: 'remove-devices',
+        handle: this.handle,
+        memberIds: [target.memberId],
+      })
+    }
+    await this.api.revokeDevice(deviceId)
+    await this.directory.refresh(this.handle)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connection and events
+
+  on<E extends ClientEventName>(event: E, fn: (value: ClientEvents[E]) => void): () => void {
+    let set = this.listeners.get(event)
+    if (!set) {
+      set = new Set()
+      this.listeners.set(event, set)
+    }
+    set.add(fn as Listener)
+    return () => set.delete(fn as Listener)
+  }
+
+  private emit<E extends ClientEventName>(event: E, value: ClientEvents[E]): void {
+    for (const fn of this.listeners.get(event) ?? []) {
+      try {
+        ;(fn as (v: ClientEvents[E]) => void)(value)
+      } catch {
+        // A listener's failure is its own; the client's state is already durable.
+      }
+    }
+  }
+
+  private conn(): Connection {
+    if (this.closed) throw new ClientError('closed', 'the client is closed')
+    if (!this.connection) {
+      this.connection = new Connection(
+        webSocketUrlOf(this.api.serverUrl),
+        this.transport,
+        this.deviceId,
+        signerFor(this.backend, this.account.authKey),
+        (frame) => {
+          this.inbox.push(frame)
+          this.pump()
+        },
+      )
+      this.connection.onReady(() => {
+        void this.recover().catch(() => undefined)
+      })
+    }
+    return this.connection
+  }
+
+  /** Opens the WebSocket; the mailbox starts flowing and is processed in order. */
+  async connect(): Promise<void> {
+    const c = this.conn()
+    if (c.connected) return
+    await c.open()
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.lock.catch(() => undefined)
+    this.connection?.close()
+  }
+
+  /** Drains the mailbox: resolves once everything the server held when called is processed. */
+  async sync(): Promise<void> {
+    await this.connect()
+    await this.barrier()
+    await this.flushReceipts()
+    await this.selfUpdateDue()
+  }
+
+  private async barrier(): Promise<void> {
+    const id = this.backend.randomBytes(ENVELOPE_ID_BYTES)
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.markers.delete(bytesToHex(id))
+        reject(new ClientError('timeout', 'the mailbox did not drain in time'))
+      }, SYNC_TIMEOUT_MS)
+      this.markers.set(bytesToHex(id), () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+    // The mailbox is first in, first out: our marker comes back after everything before it.
+    await this.conn().request({
+      type: 'send',
+      ttlSeconds: 0,
+      recipients: [this.deviceId],
+      payload: encodeEnvelope({ kind: 'marker', id }),
+    })
+    await done
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn)
+    this.lock = run.catch(() => undefined)
+    return run
+  }
+
+  /** After every (re)connect: acks owed, pending commits, the outbox; then the mailbox. */
+  private async recover(): Promise<void> {
+    this.ready = false
+    for (const e of await this.store.list(NS.acks)) this.owedAcks.add(BigInt(keyText(e.key)))
+    void this.flushAcks()
+    await this.exclusive(async () => {
+      for (const e of await this.store.list(NS.pendingCommits)) {
+        await this.resubmitPendingLocked(
+          keyText(e.key),
+          decodeJson<PendingCommitJson>(e.value, 'pending commit'),
+        )
+      }
+    })
+    await this.exclusive(() => this.flushOutboxLocked())
+    this.ready = true
+    this.pump()
+  }
+
+  private pump(): void {
+    if (this.pumping || !this.ready || this.closed) return
+    this.pumping = true
+    void this.exclusive(async () => {
+      while (this.inbox.length > 0 && !this.closed) {
+        const frame = this.inbox.shift()!
+        try {
+          await this.handleLocked(frame)
+        } catch {
+          // A frame we could not handle stays unacknowledged and comes back on the next
+          // connection (store or network trouble); malformed input was acknowledged inside.
+        }
+      }
+    }).finally(() => {
+      this.pumping = false
+      void this.flushAcks()
+      void this.flushReceipts().catch(() => undefined)
+      if (this.inbox.length > 0) this.pump()
+    })
+  }
+
+  private async flushAcks(): Promise<void> {
+    if (this.owedAcks.size === 0 || !this.connection?.connected) return
+    const seqs = [...this.owedAcks].slice(0, MAX_ACK_SEQS)
+    try {
+      await this.conn().request({ type: 'ack', seqs })
+      for (const s of seqs) this.owedAcks.delete(s)
+      await this.store.transaction(async (tx) => {
+        for (const s of seqs) await tx.delete(NS.acks, key(s.toString()))
+      })
+    } catch {
+      // Retried after the next envelope or reconnect; the server redelivers, we de-duplicate.
+    }
+    if (this.owedAcks.size > 0 && seqs.length === MAX_ACK_SEQS) await this.flushAcks()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Incoming
+
+  private configFor(c: Pick<ConversationRecord, 'admins'>): GroupConfig {
+    return { suite: this.suite, auth: this.auth, policy: standardPolicy({ admins: c.admins }) }
+  }
+
+  private async loadGroup(c: ConversationRecord): Promise<Group> {
+    const cached = this.groups.get(c.id)
+    if (cached) return cached
+    const bytes = await this.store.get(NS.groups, key(c.id))
+    if (!bytes) throw new ClientError('internal', 'a conversation without group state')
+    const group = restoreGroup(bytes, this.configFor(c))
+    this.groups.set(c.id, group)
+    return group
+  }
+
+  private async putGroup(tx: StoreTransaction, c: ConversationRecord, group: Group): Promise<void> {
+    await tx.put(NS.groups, key(c.id), snapshotGroup(group, this.configFor(c)))
+  }
+
+  /** Marks the envelope processed and the seq owed, inside the caller's transaction. */
+  private async markDone(tx: StoreTransaction, envelopeId: Uint8Array | null, seq: bigint): Promise<void> {
+    if (envelopeId) await tx.put(NS.seen, key(bytesToHex(envelopeId)), encodeJson(this.now()))
+    await tx.put(NS.acks, key(seq.toString()), new Uint8Array(0))
+  }
+
+  private async dropEnvelope(envelopeId: Uint8Array | null, seq: bigint): Promise<void> {
+    await this.store.transaction((tx) => this.markDone(tx, envelopeId, seq))
+    this.owedAcks.add(seq)
+  }
+
+  private async handleLocked(frame: Deliver): Promise<void> {
+    let envelope: Envelope
+    try {
+      envelope = decodeEnvelope(frame.payload)
+    } catch {
+      await this.dropEnvelope(null, frame.seq)
+      return
+    }
+    if (await this.store.get(NS.seen, key(bytesToHex(envelope.id)))) {
+      this.owedAcks.add(frame.seq)
+      return
+    }
+    this.seenSinceCleanup++
+    switch (envelope.kind) {
+      case 'marker': {
+        await this.dropEnvelope(envelope.id, frame.seq)
+        this.markers.get(bytesToHex(envelope.id))?.()
+        this.markers.delete(bytesToHex(envelope.id))
+        break
+      }
+      case 'link':
+        await this.dropEnvelope(envelope.id, frame.seq)
+        break
+      case 'welcome':
+        await this.handleWelcomeLocked(envelope, frame.seq)
+        break
+      case 'application':
+      case 'commit':
+        await this.handleGroupMessageLocked(envelope, frame)
+        break
+    }
+    if (this.seenSinceCleanup >= 1000) await this.forgetOldEnvelopes()
+  }
+
+  private async forgetOldEnvelopes(): Promise<void> {
+    this.seenSinceCleanup = 0
+    const all = await this.store.list(NS.seen)
+    if (all.length <= MAX_SEEN_ENVELOPES) return
+    const byAge = all
+      .map((e) => ({ key: e.key, at: decodeJson<number>(e.value, 'seen') }))
+      .sort((a, b) => a.at - b.at)
+    await this.store.transaction(async (tx) => {
+      for (const e of byAge.slice(0, all.length - MAX_SEEN_ENVELOPES)) await tx.delete(NS.seen, e.key)
+    })
+  }
+
+  private async handleWelcomeLocked(
+    envelope: Extract<Envelope, { kind: 'welcome' }>,
+    seq: bigint,
+  ): Promise<void> {
+    let record: KeyPackageRecord | undefined
+    for (const ref of envelope.keyPackageRefs) {
+      record = await findKeyPackage(this.store, ref)
+      if (record) break
+    }
+    if (!record) {
+      await this.dropEnvelope(envelope.id, seq)
+      return
+    }
+    const baseConfig = this.configFor({ admins: [] })
+    let group: Group
+    try {
+      group = await joinGroup({
+        config: baseConfig,
+        welcome: envelope.welcome,
+        keyPackage: await decodeKeyPackage(this.suite, record.encoded),
+        privateKeyPackage: privateOf(record),
+      })
+    } catch (error) {
+      await this.dropEnvelope(envelope.id, seq)
+      this.emit('alert', { kind: 'undecryptable', conversationId: '', reason: reasonOf(error) })
+      return
+    }
+    const id = bytesToBase64url(groupIdOf(group))
+    const existing = await getConversation(this.store, id)
+    const c = existing
+      ? { ...existing, active: true, lastSelfUpdate: this.now() }
+      : newConversation(id, randomHex(this.backend, 16), this.now())
+    const used = record
+    await this.store.transaction(async (tx) => {
+      await putConversation(tx, c)
+      await this.putGroup(tx, c, group)
+      if (!used.lastResort) await tx.delete(NS.keyPackages, key(used.hash))
+      await this.markDone(tx, envelope.id, seq)
+    })
+    this.groups.set(id, group)
+    this.owedAcks.add(seq)
+    this.emit('conversation', this.summaryOf(c, group))
+    void this.topUp(used.lastResort && used.retiredAt === null)
+  }
+
+  private async topUp(newLastResort: boolean): Promise<void> {
+    if (this.toppingUp) return
+    this.toppingUp = true
+    try {
+      await topUpKeyPackages({
+        store: this.store,
+        api: this.api,
+        suite: this.suite,
+        account: this.account,
+        now: this.now,
+        newLastResort,
+      })
+    } catch {
+      // Tried again after the next Welcome or on `refreshKeyPackages`.
+    } finally {
+      this.toppingUp = false
+    }
+  }
+
+  /** Tops this device's KeyPackages up now (the client also does it after each Welcome). */
+  async refreshKeyPackages(): Promise<number> {
+    return topUpKeyPackages({
+      store: this.store,
+      api: this.api,
+      suite: this.suite,
+      account: this.account,
+      now: this.now,
+    })
+  }
+
+  private async handleGroupMessageLocked(
+    envelope: Extract<Envelope, { kind: 'application' | 'commit' }>,
+    frame: Deliver,
+  ): Promise<void> {
+    const id = bytesToBase64url(envelope.groupId)
+    const c = await getConversation(this.store, id)
+    if (!c || !c.active) {
+      await this.dropEnvelope(envelope.id, frame.seq)
+      return
+    }
+    const group = await this.loadGroup(c)
+    const pendingBytes = await this.store.get(NS.pendingCommits, key(id))
+    const pending = pendingBytes ? decodeJson<PendingCommitJson>(pendingBytes, 'pending commit') : undefined
+    if (envelope.kind === 'commit') {
+      if (pending && pending.envelopeId === bytesToHex(envelope.id)) {
+        // Our own commit came back: the server accepted it (it would not store a loser).
+        await this.adoptPendingLocked(c, group, pending, { envelopeId: envelope.id, seq: frame.seq })
+        return
+      }
+      if (envelope.epoch !== epochOf(group)) {
+        // An older epoch: our own commit, adopted already when the server said commit-ok.
+        await this.dropEnvelope(envelope.id, frame.seq)
+        if (envelope.epoch > epochOf(group))
+          this.emit('alert', {
+            kind: 'undecryptable',
+            conversationId: id,
+            reason: 'commit from a future epoch',
+          })
+        return
+      }
+    }
+    let result: Awaited<ReturnType<typeof processMessage>>
+    try {
+      result = await processMessage(group, this.configFor(c), envelope.mls)
+    } catch (error) {
+      await this.dropEnvelope(envelope.id, frame.seq)
+      // A message from before we joined, or from an epoch we no longer keep, is expected.
+      if (!ProtocolError.is(error, 'wrong-epoch')) {
+        this.emit('alert', { kind: 'undecryptable', conversationId: id, reason: reasonOf(error) })
+      }
+      return
+    }
+    if (result.kind === 'commit') {
+      const before = membersOf(group)
+      const after = result.removedSelf ? [] : membersOf(result.group)
+      const next = { ...c, active: !result.removedSelf }
+      await this.store.transaction(async (tx) => {
+        await this.putGroup(tx, next, result.group)
+        await putConversation(tx, next)
+        if (pending) await tx.delete(NS.pendingCommits, key(id))
+        await this.markDone(tx, envelope.id, frame.seq)
+      })
+      this.groups.set(id, result.group)
+      this.owedAcks.add(frame.seq)
+      // A pending commit of ours lost the epoch: a running `runCommit` rebuilds it; one left
+      // from before a crash is dropped, and the user is told.
+      if (pending && !this.committing.has(id))
+        this.emit('alert', { kind: 'commit-dropped', conversationId: id })
+      this.emitMembership(id, before, after, result.removedSelf)
+      return
+    }
+    let content: ReturnType<typeof decodeContent>
+    try {
+      content = decodeContent(result.plaintext)
+    } catch (error) {
+      // The ratchet moved: keep the new state, drop the content.
+      await this.store.transaction(async (tx) => {
+        await this.putGroup(tx, c, result.group)
+        await this.markDone(tx, envelope.id, frame.seq)
+      })
+      this.groups.set(id, result.group)
+      this.owedAcks.add(frame.seq)
+      this.emit('alert', { kind: 'undecryptable', conversationId: id, reason: reasonOf(error) })
+      return
+    }
+    const sender: Person = { handle: result.sender.handle, memberId: result.sender.deviceId }
+    const next = { ...c }
+    const events = await this.store.transaction(async (tx) => {
+      const ev = await applyContent(tx, next, content, sender, this.handle, this.now())
+      await this.putGroup(tx, next, result.group)
+      await putConversation(tx, next)
+      await this.markDone(tx, envelope.id, frame.seq)
+      return ev
+    })
+    this.groups.set(id, result.group)
+    this.owedAcks.add(frame.seq)
+    for (const e of events) {
+      if (e.type === 'message' && !e.message.outgoing) {
+        const list = this.pendingReceipts.get(id) ?? []
+        list.push(e.message.id)
+        this.pendingReceipts.set(id, list)
+      }
+    }
+    this.emitContent(events, next, result.group)
+  }
+
+  private emitContent(events: readonly ContentEvent[], c: ConversationRecord, group: Group): void {
+    for (const e of events) {
+      switch (e.type) {
+        case 'message':
+          this.emit('message', e.message)
+          break
+        case 'conversation':
+          this.emit('conversation', this.summaryOf(c, group))
+          break
+        default:
+          this.emit(e.type, e as never)
+      }
+    }
+  }
+
+  private emitMembership(
+    id: ConversationId,
+    before: ReturnType<typeof membersOf>,
+    after: ReturnType<typeof membersOf>,
+    removedSelf: boolean,
+  ): void {
+    const k = (m: { handle: string; deviceId: string }) => `${m.handle}/${m.deviceId}`
+    const was = new Set(before.map(k))
+    const is = new Set(after.map(k))
+    const added = after.filter((m) => !was.has(k(m))).map((m) => ({ handle: m.handle, memberId: m.deviceId }))
+    const removed = removedSelf
+      ? []
+      : before.filter((m) => !is.has(k(m))).map((m) => ({ handle: m.handle, memberId: m.deviceId }))
+    if (added.length || removed.length || removedSelf) {
+      this.emit('membership', { conversationId: id, added, removed, removedSelf })
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Outgoing application messages
+
+  private async recipientsOf(group: Group): Promise<string[]> {
+    const self = ownLeafIndex(group)
+    const others = membersOf(group)
+      .filter((m) => m.leafIndex !== self)
+      .map((m) => ({ handle: m.handle, memberId: m.deviceId }))
+    const routes = await this.directory.resolve(others)
+    return [...new Set(routes.values())].filter((d) => d !== this.deviceId)
+  }
+
+  private async sendContent(id: ConversationId, body: ContentBody): Promise<MessageId> {
+    return this.exclusive(async () => {
+      const c = await this.requireConversation(id)
+      const group = await this.loadGroup(c)
+      if (!isActive(group))
+        throw new ClientError('not-member', 'this device is no longer in the conversation')
+      const content = { id: this.backend.randomBytes(MESSAGE_ID_BYTES), sentAt: this.now(), body }
+      const encrypted = await encryptMessage(group, this.configFor(c), encodeContent(content))
+      const envelopeId = this.backend.randomBytes(ENVELOPE_ID_BYTES)
+      const payload = encodeEnvelope({
+        kind: 'application',
+        id: envelopeId,
+        groupId: groupIdOf(group),
+        mls: encrypted.message,
+      })
+      const recipients = await this.recipientsOf(encrypted.group)
+      const outboxKey = `${this.now().toString().padStart(15, '0')}-${bytesToHex(envelopeId)}`
+      const next = { ...c }
+      const self: Person = { handle: this.handle, memberId: this.account.memberId }
+      const events = await this.store.transaction(async (tx) => {
+        await this.putGroup(tx, next, encrypted.group)
+        // Our own sent message is in the envelope's ids too: a copy coming back is a duplicate.
+        await tx.put(NS.seen, key(bytesToHex(envelopeId)), encodeJson(this.now()))
+        if (recipients.length > 0) {
+          const entry: OutboxJson = { conversationId: id, payload: bytesToBase64url(payload), recipients }
+          await tx.put(NS.outbox, key(outboxKey), encodeJson(entry))
+        }
+        const ev = await applyContent(tx, next, content, self, this.handle, this.now())
+        await putConversation(tx, next)
+        return ev
+      })
+      this.groups.set(id, encrypted.group)
+      this.emitContent(events, next, encrypted.group)
+      if (recipients.length > 0)
+        await this.sendOutboxEntryLocked(outboxKey, {
+          conversationId: id,
+          payload: bytesToBase64url(payload),
+          recipients,
+        })
+      return bytesToHex(content.id)
+    })
+  }
+
+  private async sendOutboxEntryLocked(outboxKey: string, entry: OutboxJson): Promise<void> {
+    const payload = base64urlToBytes(entry.payload, 'payload')
+    let recipients = entry.recipients
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        for (let i = 0; i < recipients.length; i += MAX_RECIPIENTS) {
+          await this.conn().request({
+            type: 'send',
+            ttlSeconds: 0,
+            recipients: recipients.slice(i, i + MAX_RECIPIENTS),
+            payload,
+          })
+        }
+        await this.store.transaction((tx) => tx.delete(NS.outbox, key(outboxKey)))
+        return
+      } catch (error) {
+        if (!(ClientError.isServer(error, 'device-revoked') || ClientError.isServer(error, 'not-found')))
+          throw error
+        // A recipient was revoked: refresh the directory and send to the devices still there.
+        const c = await getConversation(this.store, entry.conversationId)
+        if (!c) break
+        const group = await this.loadGroup(c)
+        for (const h of handlesOf(group)) await this.directory.refresh(h)
+        recipients = await this.recipientsOf(group)
+        if (recipients.length === 0) break
+      }
+    }
+    await this.store.transaction((tx) => tx.delete(NS.outbox, key(outboxKey)))
+  }
+
+  private async flushOutboxLocked(): Promise<void> {
+    for (const e of await this.store.list(NS.outbox)) {
+      try {
+        await this.sendOutboxEntryLocked(keyText(e.key), decodeJson<OutboxJson>(e.value, 'outbox entry'))
+      } catch {
+        return // Offline again: the rest waits for the next connection, in order.
+      }
+    }
+  }
+
+  async sendText(id: ConversationId, text: string): Promise<MessageId> {
+    return this.sendContent(id, { type: 'text', text })
+  }
+
+  /** Sends an encoded file descriptor (docs/protocol/files.md) as a message. */
+  async sendFileDescriptor(id: ConversationId, descriptor: Uint8Array): Promise<MessageId> {
+    return this.sendContent(id, { type: 'file', descriptor })
+  }
+
+  async editMessage(id: ConversationId, messageId: MessageId, text: string): Promise<void> {
+    await this.requireOwnMessage(id, messageId)
+    await this.sendContent(id, { type: 'edit', target: checkMessageId(messageId), text })
+  }
+
+  async deleteMessage(id: ConversationId, messageId: MessageId): Promise<void> {
+    await this.requireOwnMessage(id, messageId)
+    await this.sendContent(id, { type: 'delete', target: checkMessageId(messageId) })
+  }
+
+  async react(id: ConversationId, messageId: MessageId, reaction: string, remove = false): Promise<void> {
+    await this.sendContent(id, { type: 'reaction', target: checkMessageId(messageId), reaction, remove })
+  }
+
+  async setTyping(id: ConversationId, on: boolean): Promise<void> {
+    await this.sendContent(id, { type: 'typing', typing: on })
+  }
+
+  /** Marks incoming messages read (all, or up to and including `upTo`) and sends a read receipt. */
+  async markRead(id: ConversationId, upTo?: MessageId): Promise<void> {
+    const c = await this.requireConversation(id)
+    let ids = c.unreadIds
+    if (upTo !== undefined) {
+      const i = ids.indexOf(upTo)
+      if (i >= 0) ids = ids.slice(0, i + 1)
+    }
+    if (ids.length === 0) return
+    await this.exclusive(async () => {
+      const fresh = await this.requireConversation(id)
+      const left = fresh.unreadIds.filter((u) => !ids.includes(u))
+      await this.store.transaction((tx) =>
+        putConversation(tx, { ...fresh, unreadIds: left, unreadCount: left.length }),
+      )
+    })
+    await this.sendContent(id, {
+      type: 'receipt',
+      kind: 'read',
+      targets: ids.slice(-MAX_RECEIPT_BATCH).map(hexToBytes),
+    })
+  }
+
+  private async flushReceipts(): Promise<void> {
+    const entries = [...this.pendingReceipts]
+    this.pendingReceipts.clear()
+    for (const [id, ids] of entries) {
+      for (let i = 0; i < ids.length; i += MAX_RECEIPT_BATCH) {
+        const targets = ids.slice(i, i + MAX_RECEIPT_BATCH).map(hexToBytes)
+        await this.sendContent(id, { type: 'receipt', kind: 'delivered', targets }).catch(() => undefined)
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Conversations
+
+  private async requireConversation(id: ConversationId): Promise<ConversationRecord> {
+    const c = await getConversation(this.store, id)
+    if (!c) throw new ClientError('usage', 'no such conversation')
+    return c
+  }
+
+  private async requireOwnMessage(id: ConversationId, messageId: MessageId): Promise<void> {
+    const c = await this.requireConversation(id)
+    const m = await getMessage(this.store, c, messageId)
+    if (!m || m.sender.handle !== this.handle)
+      throw new ClientError('usage', 'only your own messages can be changed')
+  }
+
+  private summaryOf(c: ConversationRecord, group: Group | undefined): ConversationSummary {
+    return {
+      id: c.id,
+      name: c.name,
+      members: group && c.active ? handlesOf(group) : [],
+      admins: c.admins,
+      unreadCount: c.unreadCount,
+      lastMessage: c.lastMessage,
+      active: c.active,
+    }
+  }
+
+  async listConversations(): Promise<ConversationSummary[]> {
+    const out: ConversationSummary[] = []
+    for (const c of await listConversationRecords(this.store)) {
+      out.push(this.summaryOf(c, c.active ? await this.loadGroup(c) : undefined))
+    }
+    return out.sort((a, b) => (b.lastMessage?.sentAt ?? 0) - (a.lastMessage?.sentAt ?? 0))
+  }
+
+  async conversation(id: ConversationId): Promise<ConversationSummary> {
+    const c = await this.requireConversation(id)
+    return this.summaryOf(c, c.active ? await this.loadGroup(c) : undefined)
+  }
+
+  /**
+   * Creates a group of this user's devices and every device of each member handle (a 1:1 chat
+   * is one other handle). Name and admins travel only inside the group (`metadata` content).
+   */
+  async createConversation(o: { members: readonly string[]; name?: string }): Promise<ConversationId> {
+    checkHandles(o.members)
+    if (o.members.includes(this.handle)) throw new ClientError('usage', 'do not list yourself as a member')
+    if (o.name !== undefined && new TextEncoder().encode(o.name).length > MAX_NAME_BYTES) {
+      throw new ClientError('too-large', `conversation name above ${MAX_NAME_BYTES} bytes`)
+    }
+    for (const h of o.members) {
+      if (!(await this.directory.identityOf(h))) throw new ClientError('unknown-handle', `no account ${h}`)
+    }
+    await this.connect()
+    const id = await this.exclusive(async () => {
+      const own = await generateKeyPackage(this.suite, this.account, false, this.now())
+      const c = newConversation('', randomHex(this.backend, 16), this.now())
+      c.admins = [this.handle]
+      const group = await createGroup({
+        config: this.configFor(c),
+        keyPackage: own.generated.keyPackage,
+        privateKeyPackage: own.generated.privateKeyPackage,
+      })
+      const record = { ...c, id: bytesToBase64url(groupIdOf(group)) }
+      await this.store.transaction(async (tx) => {
+        await putConversation(tx, record)
+        await this.putGroup(tx, record, group)
+      })
+      this.groups.set(record.id, group)
+      return record.id
+    })
+    await this.runCommit(id, { kind: 'add', handles: [...o.members, this.handle] })
+    // Claiming our own handle spent one of our own one-time KeyPackages.
+    void this.topUp(false)
+    await this.sendContent(id, { type: 'metadata', name: o.name ?? '', admins: [this.handle] })
+    return id
+  }
+
+  async addMembers(id: ConversationId, handles: readonly string[]): Promise<void> {
+    checkHandles(handles)
+    await this.runCommit(id, { kind: 'add', handles })
+    await this.announceMetadata(id)
+  }
+
+  /**
+   * Sends the conversation's name and admins again, for devices that joined since: metadata
+   * travels only inside the group, and a Welcome carries no history.
+   */
+  private async announceMetadata(id: ConversationId): Promise<void> {
+    const c = await this.requireConversation(id)
+    if (c.name === '' && c.admins.length === 0) return
+    await this.sendContent(id, { type: 'metadata', name: c.name, admins: c.admins })
+  }
+
+  async removeMembers(id: ConversationId, handles: readonly string[]): Promise<void> {
+    checkHandles(handles)
+    if (handles.includes(this.handle)) throw new ClientError('usage', 'use leaveConversation to leave')
+    await this.runCommit(id, { kind: 'remove', handles })
+  }
+
+  /**
+   * Leaves: removes this user's other devices from the group, then forgets the group here. MLS
+   * does not let a device commit its own removal (RFC 9420 §12.4); an admin removes our leaf.
+   */
+  async leaveConversation(id: ConversationId): Promise<void> {
+    const c = await this.requireConversation(id)
+    const group = await this.loadGroup(c)
+    const mine = membersOf(group).filter(
+      (m) => m.handle === this.handle && m.leafIndex !== ownLeafIndex(group),
+    )
+    if (mine.length > 0) {
+      await this.runCommit(id, {
+        kind: 'remove-devices',
+        handle: this.handle,
+        memberIds: mine.map((m) => m.deviceId),
+      })
+    }
+    await this.exclusive(async () => {
+      const fresh = await this.requireConversation(id)
+      await this.store.transaction(async (tx) => {
+        await putConversation(tx, { ...fresh, active: false })
+        await tx.delete(NS.groups, key(id))
+        await tx.delete(NS.pendingCommits, key(id))
+      })
+      this.groups.delete(id)
+    })
+  }
+
+  /** Commits an update of this device's own leaf (post-compromise security, RFC 9420 §12.4). */
+  async updateOwnLeaf(id?: ConversationId): Promise<void> {
+    const ids =
+      id !== undefined
+        ? [id]
+        : (await listConversationRecords(this.store)).filter((c) => c.active).map((c) => c.id)
+    for (const i of ids) await this.runCommit(i, { kind: 'update' })
+  }
+
+  private async selfUpdateDue(): Promise<void> {
+    for (const c of await listConversationRecords(this.store)) {
+      if (c.active && this.now() - c.lastSelfUpdate >= this.selfUpdateIntervalMs) {
+        await this.runCommit(c.id, { kind: 'update' }).catch(() => undefined)
+      }
+    }
+  }
+
+  async history(
+    id: ConversationId,
+    o: { limit?: number; before?: MessageId } = {},
+  ): Promise<StoredMessage[]> {
+    const c = await this.requireConversation(id)
+    const limit = Math.min(o.limit ?? MAX_HISTORY_PAGE, MAX_HISTORY_PAGE)
+    let all = await listMessages(this.store, c)
+    if (o.before !== undefined) {
+      const b = await getMessage(this.store, c, o.before)
+      if (b) all = all.filter((m) => m.seq < b.seq)
+    }
+    return all.slice(-limit)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commits and ordering
+
+  /**
+   * Builds, persists and submits one commit; on `epoch-conflict` catches up and rebuilds it on
+   * the new epoch, at most MAX_COMMIT_ATTEMPTS times.
+   */
+  private async runCommit(id: ConversationId, intent: CommitIntent): Promise<void> {
+    await this.connect()
+    const claims = new Map<string, ClaimedKeyPackage[]>()
+    this.committing.add(id)
+    try {
+      for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
+        const outcome = await this.exclusive(() => this.commitOnceLocked(id, intent, claims))
+        if (outcome === 'done') return
+        // 'conflict': the winner's commit is in our mailbox; 'unknown': the answer was lost.
+        await this.barrier()
+      }
+    } finally {
+      this.committing.delete(id)
+    }
+    throw new ClientError('commit-retries-exhausted', `the commit lost ${MAX_COMMIT_ATTEMPTS} races`)
+  }
+
+  private async changesFor(
+    group: Group,
+    intent: CommitIntent,
+    claims: Map<string, ClaimedKeyPackage[]>,
+  ): Promise<{ add: { bytes: Uint8Array; deviceId: string }[]; remove: number[] } | null> {
+    const members = membersOf(group)
+    const self = ownLeafIndex(group)
+    switch (intent.kind) {
+      case 'update':
+        return { add: [], remove: [] }
+      case 'remove':
+      case 'remove-devices': {
+        const remove = members
+          .filter((m) =>
+            intent.kind === 'remove'
+              ? intent.handles.includes(m.handle)
+              : m.handle === intent.handle && intent.memberIds.includes(m.deviceId),
+          )
+          .filter((m) => m.leafIndex !== self)
+          .map((m) => m.leafIndex)
+        return remove.length ? { add: [], remove } : null
+      }
+      case 'add': {
+        const present = new Set(members.map((m) => `${m.handle}/${m.deviceId}`))
+        const add: { bytes: Uint8Array; deviceId: string }[] = []
+        const own = intent.handles.includes(this.handle) ? await listKeyPackages(this.store) : []
+        for (const handle of intent.handles) {
+          let list = claims.get(handle)
+          if (!list) {
+            list = await this.api.claimKeyPackages(handle)
+            claims.set(handle, list)
+          }
+          for (const claim of list) {
+            if (claim.deviceId === this.deviceId) {
+              // The directory handed us one of our own; it is spent, so forget its private key.
+              const mine = own.find((r) => equalBytes(r.encoded, claim.keyPackage) && !r.lastResort)
+              if (mine) await this.store.transaction((tx) => tx.delete(NS.keyPackages, key(mine.hash)))
+              continue
+            }
+            let memberId: string
+            try {
+              const kp = await decodeKeyPackage(this.suite, claim.keyPackage)
+              const identity = (kp.leafNode.credential as { identity?: Uint8Array }).identity
+              const credential = decodeCredential(identity ?? new Uint8Array(0))
+              if (credential.handle !== handle) continue
+              memberId = credential.deviceId
+            } catch {
+              continue // A KeyPackage that does not decode is skipped, not added.
+            }
+            if (present.has(`${handle}/${memberId}`)) continue
+            await this.directory.recordRoute(handle, memberId, claim.deviceId)
+            add.push({ bytes: claim.keyPackage, deviceId: claim.deviceId })
+          }
+          if (handle !== this.handle && list.length === 0 && !members.some((m) => m.handle === handle)) {
+            throw new ClientError('no-devices', `${handle} has no device that can be added`)
+          }
+        }
+        return add.length ? { add, remove: [] } : null
+      }
+    }
+  }
+
+  private async commitOnceLocked(
+    id: ConversationId,
+    intent: CommitIntent,
+    claims: Map<string, ClaimedKeyPackage[]>,
+  ): Promise<'done' | 'conflict' | 'unknown'> {
+    const c = await this.requireConversation(id)
+    if (!c.active) throw new ClientError('not-member', 'this device is no longer in the conversation')
+    const group = await this.loadGroup(c)
+    const changes = await this.changesFor(group, intent, claims)
+    if (!changes) return 'done'
+    // Claims are reused across attempts: a KeyPackage in a refused commit was never used, and
+    // a device a rival commit added meanwhile is skipped above.
+    const result = await createCommit(group, this.configFor(c), {
+      add: changes.add.map((a) => a.bytes),
+      remove: changes.remove,
+    })
+    const envelopeId = this.backend.randomBytes(ENVELOPE_ID_BYTES)
+    const commitPayload = encodeEnvelope({
+      kind: 'commit',
+      id: envelopeId,
+      groupId: groupIdOf(group),
+      epoch: result.epoch,
+      mls: result.commit,
+    })
+    // Everyone in the old epoch (removed devices learn they are out) and ourselves (so that
+    // after a crash our mailbox says whether we won).
+    const commitRecipients = [...new Set([...(await this.recipientsOf(group)), this.deviceId])]
+    let welcomePayload: Uint8Array | null = null
+    if (result.welcome) {
+      const refs: Uint8Array[] = []
+      for (const a of changes.add) refs.push(await hashKeyPackage(this.suite, a.bytes))
+      welcomePayload = encodeEnvelope({
+        kind: 'welcome',
+        id: this.backend.randomBytes(ENVELOPE_ID_BYTES),
+        keyPackageRefs: refs,
+        welcome: result.welcome,
+      })
+    }
+    const pending: PendingCommitJson = {
+      envelopeId: bytesToHex(envelopeId),
+      epoch: result.epoch.toString(),
+      next: bytesToBase64url(snapshotGroup(result.group, this.configFor(c))),
+      commitPayload: bytesToBase64url(commitPayload),
+      commitRecipients,
+      welcomePayload: welcomePayload ? bytesToBase64url(welcomePayload) : null,
+      welcomeRecipients: [...new Set(changes.add.map((a) => a.deviceId))],
+      selfUpdate: intent.kind === 'update',
+    }
+    // Replaces a pending record the mailbox did not settle: the server refused that commit.
+    await this.store.transaction((tx) => tx.put(NS.pendingCommits, key(id), encodeJson(pending)))
+    return this.submitPendingLocked(c, group, pending)
+  }
+
+  private async submitPendingLocked(
+    c: ConversationRecord,
+    group: Group,
+    pending: PendingCommitJson,
+  ): Promise<'done' | 'conflict' | 'unknown'> {
+    try {
+      await this.conn().request({
+        type: 'commit',
+        groupId: groupIdOf(group),
+        epoch: BigInt(pending.epoch),
+        ttlSeconds: 0,
+        commit: {
+          recipients: pending.commitRecipients,
+          payload: base64urlToBytes(pending.commitPayload, 'commit'),
+        },
+        welcome: pending.welcomePayload
+          ? {
+              recipients: pending.welcomeRecipients,
+              payload: base64urlToBytes(pending.welcomePayload, 'welcome'),
+            }
+          : null,
+      })
+    } catch (error) {
+      if (ClientError.isServer(error, 'epoch-conflict')) {
+        // Refused now. The pending record stays until our mailbox settles it: after a lost
+        // answer or a crash, our own earlier submission may be the one that won.
+        return 'conflict'
+      }
+      if (ClientError.isServer(error, 'device-revoked') || ClientError.isServer(error, 'not-found')) {
+        // A recipient is gone: nothing was stored. Refresh the directory and build it again.
+        await this.store.transaction((tx) => tx.delete(NS.pendingCommits, key(c.id)))
+        for (const h of handlesOf(group)) await this.directory.refresh(h)
+        return 'conflict'
+      }
+      return 'unknown'
+    }
+    await this.adoptPendingLocked(c, group, pending, null)
+    return 'done'
+  }
+
+  private async adoptPendingLocked(
+    c: ConversationRecord,
+    group: Group,
+    pending: PendingCommitJson,
+    echo: { envelopeId: Uint8Array; seq: bigint } | null,
+  ): Promise<void> {
+    const next = restoreGroup(base64urlToBytes(pending.next, 'next'), this.configFor(c))
+    const record = { ...c, ...(pending.selfUpdate ? { lastSelfUpdate: this.now() } : {}) }
+    await this.store.transaction(async (tx) => {
+      await this.putGroup(tx, record, next)
+      await putConversation(tx, record)
+      await tx.delete(NS.pendingCommits, key(c.id))
+      if (echo) await this.markDone(tx, echo.envelopeId, echo.seq)
+    })
+    this.groups.set(c.id, next)
+    if (echo) this.owedAcks.add(echo.seq)
+    this.emitMembership(c.id, membersOf(group), membersOf(next), false)
+  }
+
+  /** After a crash or a lost answer: submit the stored commit again; the server decides once. */
+  private async resubmitPendingLocked(id: ConversationId, pending: PendingCommitJson): Promise<void> {
+    const c = await getConversation(this.store, id)
+    if (!c || !c.active) {
+      await this.store.transaction((tx) => tx.delete(NS.pendingCommits, key(id)))
+      return
+    }
+    const group = await this.loadGroup(c)
+    if (epochOf(group) !== BigInt(pending.epoch)) {
+      await this.store.transaction((tx) => tx.delete(NS.pendingCommits, key(id)))
+      return
+    }
+    // commit-ok adopts it; epoch-conflict leaves it for the mailbox to settle (our own echo
+    // means we won before the crash; a rival's commit for the epoch means we lost).
+    await this.submitPendingLocked(c, group, pending)
+  }
+}
+
+function checkMessageId(hex: MessageId): Uint8Array {
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new ClientError('usage', 'a message id is 32 hex digits')
+  return hexToBytes(hex)
+}
+
+function reasonOf(error: unknown): string {
+  if (ProtocolError.is(error)) return error.code
+  if (ClientError.is(error)) return error.code
+  return 'internal'
+}

@@ -1,0 +1,34 @@
+/** Every size and count the client SDK accepts or keeps has a maximum, named here. */
+
+/** One-time KeyPackages a device keeps uploaded; topped up when fewer than the low-water mark. */
+export const ONE_TIME_KEY_PACKAGE_TARGET = 20
+export const ONE_TIME_KEY_PACKAGE_LOW_WATER = 10
+/** Old last-resort KeyPackage private keys kept after replacement, for Welcomes already in flight. */
+export const MAX_RETAINED_LAST_RESORT = 3
+/** Attempts at one commit before giving up (each lost race catches up first). */
+export const MAX_COMMIT_ATTEMPTS = 8
+/** Handles in one createConversation / addMembers / removeMembers call. */
+export const MAX_MEMBERS_PER_CHANGE = 100
+/** Envelope ids remembered for de-duplication (at-least-once delivery). Oldest are forgotten first. */
+export const MAX_SEEN_ENVELOPES = 20_000
+/** Messages returned by one history call. */
+export const MAX_HISTORY_PAGE = 1_000
+/** Outgoing envelopes waiting for the server's acknowledgement, persisted across crashes. */
+export const MAX_OUTBOX = 10_000
+/** Delivered receipts batched into one message (the content format allows 256). */
+export const MAX_RECEIPT_BATCH = 256
+/** Bounded waits: a request to the server, a sync barrier, a connection attempt. */
+export const REQUEST_TIMEOUT_MS = 30_000
+export const SYNC_TIMEOUT_MS = 60_000
+export const CONNECT_TIMEOUT_MS = 15_000
+/** Reconnect back-off bounds after the connection drops. */
+export const RECONNECT_MIN_MS = 200
+export const RECONNECT_MAX_MS = 10_000
+/** A device commits an update of its own leaf at least this often in each conversation. */
+export const SELF_UPDATE_INTERVAL_MS = 7 * 24 * 3600 * 1000
+/** Largest device-link code and answer we decode (an X-Wing public key is 1,216 bytes). */
+export const MAX_LINK_CODE_CHARS = 4096
+/** Largest sealed device-link package (account keys, credential, KeyPackages). */
+export const MAX_LINK_PACKAGE_BYTES = 256 * 1024
+/** Conversation name, in UTF-8 bytes (the content format's own limit). */
+export const MAX_NAME_BYTES = 256

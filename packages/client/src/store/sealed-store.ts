@@ -424,19 +424,23 @@ class SealedStore implements EncryptedStore {
 
   async #commit(pending: readonly PendingWrite[]): Promise<void> {
     if (pending.length === 0) return
-    // Count check per namespace: committed rows + inserts − deletes of existing rows.
-    const delta = new Map<string, { tag: Uint8Array; change: number }>()
-    const exists: boolean[] = []
-    for (const write of pending) {
-      const present = (await this.#backend.readRow(write.namespaceTag, write.lookup)) !== undefined
-      exists.push(present)
-      const change = write.value === undefined ? (present ? -1 : 0) : present ? 0 : 1
-      const entry = delta.get(write.namespace) ?? { tag: write.namespaceTag, change: 0 }
-      entry.change += change
-      delta.set(write.namespace, entry)
-    }
-    for (const { tag, change } of delta.values()) {
-      if (change > 0 && (await this.#backend.countRows(tag)) + change > MAX_RECORDS_PER_NAMESPACE) {
+    // Count check per namespace. Usually committed rows + puts is already within the limit; only
+    // near it do we look up which puts are inserts and which deletes remove a row.
+    const byNamespace = new Map<string, PendingWrite[]>()
+    for (const write of pending)
+      byNamespace.set(write.namespace, [...(byNamespace.get(write.namespace) ?? []), write])
+    for (const writes of byNamespace.values()) {
+      const puts = writes.filter((w) => w.value !== undefined).length
+      if (puts === 0) continue
+      const count = await this.#backend.countRows(writes[0]!.namespaceTag)
+      if (count + puts <= MAX_RECORDS_PER_NAMESPACE) continue
+      let change = 0
+      for (const write of writes) {
+        const present = (await this.#backend.readRow(write.namespaceTag, write.lookup)) !== undefined
+        if (write.value === undefined) change -= present ? 1 : 0
+        else change += present ? 0 : 1
+      }
+      if (count + change > MAX_RECORDS_PER_NAMESPACE) {
         throw new StoreError(
           'limit-exceeded',
           `a namespace would hold more than ${MAX_RECORDS_PER_NAMESPACE} records`,

@@ -119,6 +119,7 @@ export async function runCli(run: CliRun): Promise<number> {
       out,
       session,
       env: run.env,
+      stdin: io.stdin,
       signal: run.signal,
     })
     await session.close()

@@ -3,6 +3,7 @@
  * runs it. Parsing uses node:util `parseArgs` in strict mode over the command's options merged
  * with the global ones, so global flags may come before or after the command name.
  */
+import type { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import { usageError } from './errors.ts'
 import { MAX_PATH_CHARS, MAX_POSITIONALS, MAX_URL_CHARS } from './limits.ts'
@@ -59,6 +60,7 @@ export interface CommandContext {
   readonly out: Output
   readonly session: Session
   readonly env: NodeJS.ProcessEnv
+  readonly stdin: Readable & { isTTY?: boolean }
   /** Aborted on Ctrl-C or SIGTERM; long-running commands stop cleanly. */
   readonly signal: AbortSignal
 }

@@ -79,6 +79,11 @@ const CODE_CLASSES: Readonly<Record<string, CliErrorCode>> = {
   'invite-invalid': 'auth',
   'device-revoked': 'auth',
   'store-locked': 'auth',
+  'not-registered': 'auth', // ClientError: no account in this profile
+  'not-initialized': 'auth', // StoreError: no store in this profile
+  locked: 'auth',
+  unauthenticated: 'auth',
+  forbidden: 'auth',
   // network and server
   network: 'network',
   timeout: 'network',
@@ -86,6 +91,13 @@ const CODE_CLASSES: Readonly<Record<string, CliErrorCode>> = {
   'rate-limited': 'network',
   unavailable: 'network',
   'connection-closed': 'network',
+  closed: 'network',
+  'commit-retries-exhausted': 'network',
+  'epoch-conflict': 'network',
+  'quota-exceeded': 'network',
+  'limit-exceeded': 'network',
+  'upload-incomplete': 'network',
+  server: 'network',
   ECONNREFUSED: 'network',
   ECONNRESET: 'network',
   ENOTFOUND: 'network',
@@ -104,18 +116,26 @@ const CODE_CLASSES: Readonly<Record<string, CliErrorCode>> = {
   'commit-path-required': 'verification',
   replay: 'verification',
   truncated: 'verification',
+  'corrupt-header': 'verification',
+  'corrupt-record': 'verification',
+  malformed: 'verification',
+  'link-invalid': 'verification',
   // not found
   'not-found': 'not-found',
   'unknown-conversation': 'not-found',
   'unknown-handle': 'not-found',
   'unknown-device': 'not-found',
   'not-member': 'not-found',
+  'no-devices': 'not-found',
   ENOENT: 'not-found',
   // exists already
   conflict: 'conflict',
   exists: 'conflict',
   'handle-taken': 'conflict',
   'account-exists': 'conflict',
+  'already-exists': 'conflict',
+  'already-registered': 'conflict',
+  'already-initialized': 'conflict',
   EEXIST: 'conflict',
   // local files
   EACCES: 'io',
@@ -124,10 +144,20 @@ const CODE_CLASSES: Readonly<Record<string, CliErrorCode>> = {
   ENOSPC: 'io',
   EROFS: 'io',
   EPERM: 'io',
+  io: 'io',
+  'not-a-store': 'io',
   // misuse by us or by the user through us
   usage: 'usage',
   'too-large': 'usage',
   'invalid-argument': 'usage',
+  'invalid-field': 'usage',
+}
+
+/** Hints for codes whose message alone does not say what to do. */
+const HINTS: Readonly<Record<string, string>> = {
+  'not-registered': ' (no account in this profile: tacit account create, or --profile)',
+  'not-initialized': ' (no account in this profile: tacit account create, or --profile)',
+  'wrong-passphrase': '',
 }
 
 function readCode(value: unknown): string | undefined {
@@ -143,14 +173,18 @@ function readCode(value: unknown): string | undefined {
  */
 export function classifyError(error: unknown): CliError {
   if (error instanceof CliError) return error
-  const code = readCode(error)
+  // A server error: its own stable code says more than the SDK's `server`.
+  const serverCode = (error as { serverCode?: unknown } | null)?.serverCode
+  const code = typeof serverCode === 'string' && CODE_CLASSES[serverCode] ? serverCode : readCode(error)
   // fetch() wraps the socket error in `cause`.
   const causeCode = readCode((error as { cause?: unknown } | null)?.cause)
   const cls = (code && CODE_CLASSES[code]) || (causeCode && CODE_CLASSES[causeCode]) || undefined
   const fromPackage =
     error instanceof Error &&
     /^(Client|Protocol|Crypto|Store|File|Wire|Tacit)[A-Za-z]*Error$/.test(error.name)
-  if (cls && fromPackage) return new CliError(cls, firstLine(error.message), { cause: error })
+  if (cls && fromPackage) {
+    return new CliError(cls, firstLine(error.message) + (HINTS[code ?? ''] ?? ''), { cause: error })
+  }
   if (cls) {
     const what = causeCode && !code ? causeCode : (code ?? 'error')
     return new CliError(cls, describeSystemError(cls, what), { cause: error })

@@ -61,7 +61,7 @@ export const chatCommand: CommandSpec = {
     const client = await ctx.session.client()
     await client.sync()
     let conversation = await resolveConversation(client, ctx.positionals[0]!, { createDirect: true })
-    const stdin = process.stdin
+    const stdin = ctx.stdin
     const terminal = stdin.isTTY === true && ctx.out.streams.stdout.isTTY === true && !ctx.out.json
     const screen = new ChatScreen({
       input: stdin,

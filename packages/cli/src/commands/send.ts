@@ -45,7 +45,7 @@ export function checkMessageText(text: string): void {
 async function readStdinText(ctx: CommandContext): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of process.stdin) {
+  for await (const chunk of ctx.stdin) {
     const b = chunk as Buffer
     size += b.length
     if (size > MAX_MESSAGE_TEXT_BYTES) {

@@ -82,7 +82,6 @@ import {
   newConversation,
   type Person,
   putConversation,
-  putMessage,
   type StoredMessage,
 } from './conversation/records.ts'
 import { decodeEnvelope, ENVELOPE_ID_BYTES, type Envelope, encodeEnvelope } from './envelope.ts'

@@ -85,27 +85,42 @@ export async function createVerificationCode(
 }
 
 /**
- * Checks a code scanned from the peer's screen. Returns normally only if the peer shows the key
- * we hold for them and holds our real key; throws `fingerprint-mismatch` otherwise (or
- * `scanned-own-code` for our own code). Both halves are always compared, in constant time, so
- * the time taken does not say which half differed.
+ * Checks a code scanned from the peer's screen against the fingerprints we hold: ours and the
+ * one we hold for the peer. Returns normally only if the peer shows the key we hold for them and
+ * holds our real key; throws `fingerprint-mismatch` otherwise (or `scanned-own-code` for our own
+ * code). Both halves are always compared, in constant time, so the time taken does not say
+ * which half differed.
  */
-export async function checkScannedVerificationCode(
-  backend: CryptoBackend,
-  pair: VerificationPair,
+export function compareScannedVerificationCode(
+  fingerprints: { readonly own: Uint8Array; readonly peer: Uint8Array },
   scanned: Uint8Array,
-): Promise<void> {
+): void {
   const code = decodeVerificationCode(scanned)
-  const own = await computeFingerprint(backend, pair.own)
-  const peer = await computeFingerprint(backend, pair.peer)
-  const presenterMatches = equalBytes(code.presenterFingerprint, peer)
-  const scannerMatches = equalBytes(code.scannerFingerprint, own)
+  const presenterMatches = equalBytes(code.presenterFingerprint, fingerprints.peer)
+  const scannerMatches = equalBytes(code.scannerFingerprint, fingerprints.own)
   if (presenterMatches && scannerMatches) return
-  if (equalBytes(code.presenterFingerprint, own) && equalBytes(code.scannerFingerprint, peer)) {
+  if (
+    equalBytes(code.presenterFingerprint, fingerprints.own) &&
+    equalBytes(code.scannerFingerprint, fingerprints.peer)
+  ) {
     throw new VerificationError('scanned-own-code', 'this is our own code: scan the other person’s screen')
   }
   throw new VerificationError(
     'fingerprint-mismatch',
     'the scanned code does not match the keys held for this pair',
+  )
+}
+
+/** `compareScannedVerificationCode` for a pair of identities (computes both fingerprints). */
+export async function checkScannedVerificationCode(
+  backend: CryptoBackend,
+  pair: VerificationPair,
+  scanned: Uint8Array,
+): Promise<void> {
+  // Decode first: a malformed scan costs no hashing.
+  decodeVerificationCode(scanned)
+  compareScannedVerificationCode(
+    { own: await computeFingerprint(backend, pair.own), peer: await computeFingerprint(backend, pair.peer) },
+    scanned,
   )
 }

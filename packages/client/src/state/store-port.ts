@@ -9,7 +9,7 @@
  */
 import { utf8 } from '@tacit/crypto/bytes'
 import { ClientError } from '../errors.ts'
-import { defineNamespace, type Store, type StoreNamespace, type StoreReader } from '../store/store.ts'
+import { defineNamespace, type StoreNamespace, type StoreReader } from '../store/store.ts'
 
 export type { Store as ClientStore, StoreNamespace, StoreReader, StoreTransaction } from '../store/store.ts'
 

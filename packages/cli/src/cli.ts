@@ -110,7 +110,6 @@ export async function runCli(run: CliRun): Promise<number> {
       env: run.env,
       streams: { stdin: io.stdin, stderr: io.stderr as NodeJS.WriteStream },
       factory: run.factory,
-      signal: run.signal,
     })
     await spec.run({
       options: parsed.options,

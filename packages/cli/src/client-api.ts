@@ -8,9 +8,10 @@
 export interface AccountSummary {
   readonly handle: string
   readonly deviceId: string
-  readonly server: string
-  /** The user's Ed25519 identity public key. */
-  readonly identityKey: Uint8Array
+  /** Undefined when the SDK does not say (then it is the one the account registered with). */
+  readonly server: string | undefined
+  /** The user's Ed25519 identity public key; undefined while the SDK does not expose it. */
+  readonly identityKey: Uint8Array | undefined
 }
 
 export interface ConversationSummary {
@@ -146,8 +147,11 @@ export interface CliClient {
   /** The identity key held for `handle` (fetched from the server's directory if not known). */
   contactIdentity(handle: string): Promise<ContactIdentity>
   markVerified(handle: string): Promise<void>
-  /** Approves a new device of the local user that shows `linkCode`. */
-  approveLink(linkCode: string): Promise<{ readonly deviceId: string }>
+  /**
+   * Approves a new device of the local user that shows `linkCode`: registers it, sends it the
+   * account sealed to its key, adds it to every conversation. Returns the answer it needs.
+   */
+  approveLink(linkCode: string): Promise<{ readonly answer: string }>
 }
 
 export interface CreateAccountParams {
@@ -165,18 +169,25 @@ export interface OpenAccountParams {
   readonly server: string | undefined
 }
 
-export interface LinkDeviceParams {
+export interface BeginLinkParams {
   readonly profileDir: string
   readonly passphrase: string
   readonly server: string
-  /** Called with the code to show (as a QR code and text) while waiting for the approval. */
-  readonly showCode: (code: string) => void
-  readonly signal: AbortSignal
+}
+
+export interface CompleteLinkParams {
+  readonly profileDir: string
+  readonly passphrase: string
+  /** What the approving device printed. */
+  readonly answer: string
 }
 
 /** How the CLI gets a client: one implementation over the SDK, fakes in tests. */
 export interface ClientFactory {
   createAccount(params: CreateAccountParams): Promise<CliClient>
   openAccount(params: OpenAccountParams): Promise<CliClient>
-  linkDevice(params: LinkDeviceParams): Promise<CliClient>
+  /** New device, step 1: a new profile and the link code to show to an existing device. */
+  beginLink(params: BeginLinkParams): Promise<{ readonly code: string }>
+  /** New device, step 3: with the approving device's answer, receives the account. */
+  completeLink(params: CompleteLinkParams): Promise<CliClient>
 }

@@ -17,21 +17,20 @@ export class Session {
   readonly #env: NodeJS.ProcessEnv
   readonly #streams: PromptStreams
   readonly #factory: ClientFactory
-  readonly #signal: AbortSignal
   #client: CliClient | undefined
+  /** Kept between the two steps of linking within one run, so it is asked once. */
+  #passphrase: string | undefined
 
   constructor(params: {
     globals: GlobalOptions
     env: NodeJS.ProcessEnv
     streams: PromptStreams
     factory: ClientFactory
-    signal: AbortSignal
   }) {
     this.#globals = params.globals
     this.#env = params.env
     this.#streams = params.streams
     this.#factory = params.factory
-    this.#signal = params.signal
   }
 
   get profileDir(): string {
@@ -77,16 +76,17 @@ export class Session {
     return this.#client
   }
 
-  async linkDevice(showCode: (code: string) => void): Promise<CliClient> {
+  async beginLink(): Promise<string> {
     const server = this.requireServer()
     const passphrase = await this.passphrase({ confirm: true })
-    this.#client = await this.#factory.linkDevice({
-      profileDir: this.profileDir,
-      passphrase,
-      server,
-      showCode,
-      signal: this.#signal,
-    })
+    this.#passphrase = passphrase
+    const { code } = await this.#factory.beginLink({ profileDir: this.profileDir, passphrase, server })
+    return code
+  }
+
+  async completeLink(answer: string): Promise<CliClient> {
+    const passphrase = this.#passphrase ?? (await this.passphrase())
+    this.#client = await this.#factory.completeLink({ profileDir: this.profileDir, passphrase, answer })
     return this.#client
   }
 

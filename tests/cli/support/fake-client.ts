@@ -84,7 +84,10 @@ export class FakeWorld {
         }
         return this.client(handle, p.server ?? server)
       },
-      linkDevice: async () => {
+      beginLink: async () => {
+        throw fail('usage', 'usage: not in the fake')
+      },
+      completeLink: async () => {
         throw fail('usage', 'usage: not in the fake')
       },
     }

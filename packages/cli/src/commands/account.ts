@@ -1,6 +1,7 @@
 /** `tacit account create|show|link`: the profile's account and this device. */
+import { createInterface } from 'node:readline'
 import type { AccountSummary } from '../client-api.ts'
-import { type CommandGroup, type CommandSpec, clip, optionString } from '../command.ts'
+import { type CommandContext, type CommandGroup, type CommandSpec, clip, optionString } from '../command.ts'
 import { checkHandles } from '../conversations.ts'
 import { usageError } from '../errors.ts'
 import { renderQr } from '../ui/qr.ts'
@@ -13,9 +14,9 @@ function describeAccount(a: AccountSummary, profile: string): Record<string, str
   return {
     handle: a.handle,
     deviceId: a.deviceId,
-    server: a.server,
+    ...(a.server !== undefined ? { server: a.server } : {}),
     profile,
-    identityKey: Buffer.from(a.identityKey).toString('hex'),
+    ...(a.identityKey !== undefined ? { identityKey: Buffer.from(a.identityKey).toString('hex') } : {}),
   }
 }
 
@@ -23,10 +24,12 @@ function humanAccount(doc: Record<string, string>): string {
   return [
     `handle        ${doc.handle}`,
     `device        ${doc.deviceId}`,
-    `server        ${doc.server}`,
+    doc.server !== undefined ? `server        ${doc.server}` : '',
     `profile       ${doc.profile}`,
-    `identity key  ${doc.identityKey}`,
-  ].join('\n')
+    doc.identityKey !== undefined ? `identity key  ${doc.identityKey}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n')
 }
 
 const create: CommandSpec = {
@@ -70,43 +73,92 @@ const show: CommandSpec = {
 
 const link: CommandSpec = {
   name: 'account link',
-  summary: 'link a new device to your account (run on the new device, approve on an old one)',
+  summary: 'link a new device to your account (start on the new device, approve on an old one)',
   description:
-    'On the NEW device: `tacit account link --server URL` shows a link code (QR) and waits.\n' +
-    'On a device that already has the account: `tacit account link --approve CODE` sends the\n' +
-    'account material to the new device over an encrypted channel through the server.',
+    '1. On the NEW device: `tacit --profile DIR --server URL account link` makes a new profile\n' +
+    '   and shows a link code (as a QR code, or text).\n' +
+    '2. On a device that has the account: `tacit account link --approve CODE` registers the new\n' +
+    '   device, sends it your account over an encrypted channel through the server, adds it to\n' +
+    '   your conversations, and prints an answer.\n' +
+    '3. Back on the new device: paste the answer at the prompt (or, if step 1 was left, run\n' +
+    '   `tacit account link --answer ANSWER`). The answer may also come on standard input.',
   options: {
-    approve: { type: 'string', valueName: 'code', description: 'approve the new device showing this code' },
+    approve: {
+      type: 'string',
+      valueName: 'code',
+      description: 'step 2: approve the new device showing this code',
+    },
+    answer: { type: 'string', valueName: 'answer', description: 'step 3: finish linking with this answer' },
   },
   positionals: [],
   examples: [
-    'tacit --profile ./laptop --server https://chat.example.org account link',
+    'tacit --profile ~/.tacit-laptop --server https://chat.example.org account link',
     'tacit account link --approve tacit-link:…',
+    'tacit --profile ~/.tacit-laptop account link --answer …',
   ],
   async run(ctx) {
     const approve = optionString(ctx, 'approve')
+    const answerOption = optionString(ctx, 'answer')
+    if (approve !== undefined && answerOption !== undefined)
+      throw usageError('--approve and --answer: one or the other')
     if (approve !== undefined) {
-      if (approve.length === 0 || approve.length > MAX_LINK_CODE_CHARS)
-        throw usageError('that is not a link code')
+      checkLinkText(approve, 'link code')
       const client = await ctx.session.client()
-      const linked = await client.approveLink(approve)
-      ctx.out.result({ linked: { deviceId: linked.deviceId } }, () => `device ${linked.deviceId} linked`)
+      const { answer } = await client.approveLink(approve)
+      ctx.out.result({ answer }, () => `Approved. On the new device, enter this answer:\n${answer}`)
       return
     }
-    const client = await ctx.session.linkDevice((code) => {
+    let answer = answerOption
+    if (answer === undefined) {
+      const code = await ctx.session.beginLink()
       const qr = renderQr(new TextEncoder().encode(code))
-      if (ctx.out.json) ctx.out.event({ event: 'link-code', code }, () => code)
+      if (ctx.out.json) ctx.out.event({ event: 'link-code', code }, () => '')
       else {
         if (qr) ctx.out.note(qr)
+        ctx.out.note(`Link code:\n${code}\n`)
         ctx.out.note('On a device that has your account, run:')
         ctx.out.note(`  tacit account link --approve ${code}`)
-        ctx.out.note('Waiting for the approval… (Ctrl-C to give up)')
+        ctx.out.note('then enter the answer it prints here.')
       }
-    })
+      answer = await readAnswer(ctx)
+      if (answer === undefined) {
+        ctx.out.note('no answer given: finish later with `tacit account link --answer ANSWER`')
+        return
+      }
+    }
+    checkLinkText(answer, 'answer')
+    const client = await ctx.session.completeLink(answer)
     const doc = describeAccount(client.account, ctx.session.profileDir)
     if (ctx.out.json) ctx.out.event({ event: 'linked', account: doc }, () => '')
     else ctx.out.result(undefined, () => `device linked\n${humanAccount(doc)}`)
   },
+}
+
+function checkLinkText(value: string, what: string): void {
+  if (value.length === 0 || value.length > MAX_LINK_CODE_CHARS || /\s/.test(value)) {
+    throw usageError(`that is not a ${what}`)
+  }
+}
+
+/** One line from the terminal (a visible prompt) or from a pipe; undefined at end of input. */
+async function readAnswer(ctx: CommandContext): Promise<string | undefined> {
+  const rl = createInterface({
+    input: ctx.stdin,
+    output: ctx.stdin.isTTY ? ctx.out.streams.stderr : undefined,
+    terminal: ctx.stdin.isTTY === true,
+  })
+  try {
+    const line = await new Promise<string | undefined>((resolve) => {
+      rl.once('line', (l) => resolve(l.trim()))
+      rl.once('close', () => resolve(undefined))
+      ctx.signal.addEventListener('abort', () => resolve(undefined), { once: true })
+      if (ctx.stdin.isTTY) rl.setPrompt('Answer: ')
+      if (ctx.stdin.isTTY) rl.prompt()
+    })
+    return line === '' ? undefined : line
+  } finally {
+    rl.close()
+  }
 }
 
 export const accountCommands: CommandGroup = {

@@ -8,7 +8,7 @@ import { checkScannedVerificationCode, createVerificationCode } from '@tacit/pro
 import { computeSafetyNumber } from '@tacit/protocol/verification/safety-number'
 import { type CommandSpec, optionFlag, optionString } from '../command.ts'
 import { checkHandles } from '../conversations.ts'
-import { usageError } from '../errors.ts'
+import { notAvailable, usageError } from '../errors.ts'
 import { renderQr } from '../ui/qr.ts'
 
 /** A verification code is 69 bytes; as hex, 138 characters. Anything far longer is not one. */
@@ -41,7 +41,9 @@ export const verifyCommand: CommandSpec = {
     const client = await ctx.session.client()
     if (handle === client.account.handle) throw usageError('that is you: verify a contact')
     const contact = await client.contactIdentity(handle!)
-    const own = { handle: client.account.handle, identityKey: client.account.identityKey }
+    const ownKey = client.account.identityKey
+    if (ownKey === undefined) throw notAvailable('verification (the SDK does not expose identity keys)')
+    const own = { handle: client.account.handle, identityKey: ownKey }
     const peer = { handle: contact.handle, identityKey: contact.identityKey }
     const safety = await computeSafetyNumber(nodeBackend, own, peer)
     const code = await createVerificationCode(nodeBackend, { own, peer })

@@ -2,7 +2,13 @@ import { shake256 } from '@noble/hashes/sha3.js'
 import type { CryptoBackend, DhName, HashName, KeyPairBytes } from '../backend.ts'
 import { abytes, bytesToHex, concatBytes, i2osp, utf8 } from '../bytes.ts'
 import { CryptoError } from '../errors.ts'
-import { xWing } from '../pq.ts'
+import {
+  createXWing,
+  XWING_CIPHERTEXT_LENGTH,
+  XWING_PUBLIC_KEY_LENGTH,
+  XWING_SEED_LENGTH,
+  XWING_SHARED_SECRET_LENGTH,
+} from '../xwing.ts'
 
 /**
  * RFC 9180 §4.1 DHKEM over backend DH, and X-Wing as an HPKE KEM the way
@@ -229,23 +235,25 @@ function makeDhKem(backend: CryptoBackend, name: Exclude<KemName, 'X-Wing'>): Hp
 }
 
 function makeXWingKem(backend: CryptoBackend): HpkeKem {
+  // X25519 through the backend (OpenSSL / WebCrypto), ML-KEM-768 through noble: see xwing.ts.
+  const xWing = createXWing(backend)
   return Object.freeze({
     name: 'X-Wing' as const,
     id: 0x647a,
-    secretLength: xWing.sharedSecretLength,
-    encLength: xWing.cipherTextLength,
-    publicKeyLength: xWing.publicKeyLength,
-    privateKeyLength: xWing.secretKeyLength,
+    secretLength: XWING_SHARED_SECRET_LENGTH,
+    encLength: XWING_CIPHERTEXT_LENGTH,
+    publicKeyLength: XWING_PUBLIC_KEY_LENGTH,
+    privateKeyLength: XWING_SEED_LENGTH,
     async generateKeyPair() {
-      const { publicKey, secretKey } = xWing.generate(backend.randomBytes(xWing.seedLength))
+      const { publicKey, secretKey } = await xWing.generate()
       return { publicKey, privateKey: secretKey }
     },
     // @hpke/hybridkem-x-wing 0.7.0 XWing.deriveKeyPair: sk = SHAKE256(ikm, 32), then
     // GenerateKeyPairDerand(sk) — the same rule as draft-connolly-cfrg-xwing-kem's DeriveKeyPair.
     async deriveKeyPair(ikm: Uint8Array) {
       checkIkm(ikm)
-      const seed = shake256(ikm, { dkLen: xWing.seedLength })
-      const { publicKey, secretKey } = xWing.generate(seed)
+      const seed = shake256(ikm, { dkLen: XWING_SEED_LENGTH })
+      const { publicKey, secretKey } = await xWing.generate(seed)
       return { publicKey, privateKey: secretKey }
     },
     async publicKeyOf(privateKey: Uint8Array) {
@@ -254,8 +262,7 @@ function makeXWingKem(backend: CryptoBackend): HpkeKem {
     // The X-Wing ciphertext is enc and the X-Wing shared secret is the KEM shared secret; there
     // is no ExtractAndExpand step (draft-connolly-cfrg-xwing-kem §6, @hpke/hybridkem-x-wing).
     async encap(publicKey: Uint8Array, ephemeral?: Uint8Array) {
-      const randomness = ephemeral ?? backend.randomBytes(xWing.encapsulationRandomnessLength)
-      const { cipherText, sharedSecret } = xWing.encapsulate(publicKey, randomness)
+      const { cipherText, sharedSecret } = await xWing.encapsulate(publicKey, ephemeral)
       return { sharedSecret, enc: cipherText }
     },
     async decap(enc: Uint8Array, privateKey: Uint8Array) {

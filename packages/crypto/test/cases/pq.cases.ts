@@ -2,6 +2,7 @@ import { type CaseGroup, check, checkBytes, checkEqual } from '../../../../tests
 import type { CryptoBackend } from '../../src/backend.ts'
 import { hexToBytes } from '../../src/bytes.ts'
 import { mlKem768, xWing } from '../../src/pq.ts'
+import { createXWing } from '../../src/xwing.ts'
 import { expectCryptoError, hexField, readWycheproof, Tally } from './_wycheproof.ts'
 
 /**
@@ -128,6 +129,52 @@ export function pqCases(backend: CryptoBackend): CaseGroup {
             checkBytes(xWing.decapsulate(h(v.ct), h(v.sk)), h(v.ss), 'decapsulate')
           }
           env.log(`xwing/test-vectors.json: ran ${vectors.length} of 3`)
+        },
+      },
+      {
+        name: 'xwing/test-vectors.json through the backend X-Wing (X25519 from the backend)',
+        run: async (env) => {
+          const vectors = JSON.parse(await env.readVector('xwing/test-vectors.json')) as XWingVector[]
+          checkEqual(vectors.length, 3, 'X-Wing vector count')
+          const ours = createXWing(backend)
+          for (const v of vectors) {
+            const h = hexToBytes
+            const { publicKey, secretKey } = await ours.generate(h(v.seed))
+            checkBytes(secretKey, h(v.sk), 'sk')
+            checkBytes(publicKey, h(v.pk), 'pk')
+            checkBytes(await ours.publicKeyOf(secretKey), h(v.pk), 'publicKeyOf')
+            const { cipherText, sharedSecret } = await ours.encapsulate(publicKey, h(v.eseed))
+            checkBytes(cipherText, h(v.ct), 'ct')
+            checkBytes(sharedSecret, h(v.ss), 'ss')
+            checkBytes(await ours.decapsulate(h(v.ct), h(v.sk)), h(v.ss), 'decapsulate')
+          }
+          env.log(`xwing/test-vectors.json (backend X-Wing): ran ${vectors.length} of 3`)
+        },
+      },
+      {
+        name: 'backend X-Wing agrees with noble XWing on random seeds and randomness, both directions',
+        run: async () => {
+          const ours = createXWing(backend)
+          for (let i = 0; i < 8; i++) {
+            const seed = backend.randomBytes(32)
+            const a = await ours.generate(seed)
+            const b = xWing.generate(seed)
+            checkBytes(a.publicKey, b.publicKey, 'same public key')
+            const eseed = backend.randomBytes(64)
+            const ea = await ours.encapsulate(a.publicKey, eseed)
+            const eb = xWing.encapsulate(b.publicKey, eseed)
+            checkBytes(ea.cipherText, eb.cipherText, 'same ciphertext')
+            checkBytes(ea.sharedSecret, eb.sharedSecret, 'same shared secret')
+            checkBytes(xWing.decapsulate(ea.cipherText, seed), ea.sharedSecret, 'noble opens ours')
+            const fresh = xWing.encapsulate(b.publicKey)
+            checkBytes(await ours.decapsulate(fresh.cipherText, seed), fresh.sharedSecret, 'ours opens noble')
+          }
+          await expectCryptoError(() => ours.encapsulate(new Uint8Array(1215)), ['invalid-length'])
+          await expectCryptoError(
+            () => ours.decapsulate(new Uint8Array(1119), new Uint8Array(32)),
+            ['invalid-length'],
+          )
+          await expectCryptoError(() => ours.generate(new Uint8Array(31)), ['invalid-length'])
         },
       },
       {

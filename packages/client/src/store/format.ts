@@ -46,6 +46,14 @@ export interface StoreHeader {
   readonly wrappedKey: Uint8Array
 }
 
+/**
+ * A copy as a plain Uint8Array. Not `.slice()`: on a Node Buffer that is a view, and the store
+ * zeroes its own copies — it must never zero an array the caller still holds.
+ */
+export function copyBytes(bytes: Uint8Array, start?: number, end?: number): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end))
+}
+
 function u32(value: number): Uint8Array {
   const out = new Uint8Array(4)
   new DataView(out.buffer).setUint32(0, value)
@@ -113,11 +121,11 @@ export function decodeHeader(bytes: Uint8Array): StoreHeader {
       throw new StoreError('corrupt-header', 'KDF parameters out of bounds', { cause })
     throw cause
   }
-  const salt = bytes.slice(at, at + saltLength)
+  const salt = copyBytes(bytes, at, at + saltLength)
   at += saltLength
-  const wrapNonce = bytes.slice(at, at + AEAD_NONCE_LENGTH)
+  const wrapNonce = copyBytes(bytes, at, at + AEAD_NONCE_LENGTH)
   at += AEAD_NONCE_LENGTH
-  return { kdf: KDF_ARGON2ID, params, salt, wrapNonce, wrappedKey: bytes.slice(at) }
+  return { kdf: KDF_ARGON2ID, params, salt, wrapNonce, wrappedKey: copyBytes(bytes, at) }
 }
 
 /** HMAC input naming a namespace: 0x00 ‖ UTF-8 name. */
@@ -165,8 +173,8 @@ export function decodeRecordPlaintext(plaintext: Uint8Array): { key: Uint8Array;
     if (plaintext[i] !== 0) throw new StoreError('corrupt-record', 'record padding is not zero')
   }
   return {
-    key: plaintext.slice(RECORD_PREFIX_LENGTH, RECORD_PREFIX_LENGTH + keyLength),
-    value: plaintext.slice(RECORD_PREFIX_LENGTH + keyLength, end),
+    key: copyBytes(plaintext, RECORD_PREFIX_LENGTH, RECORD_PREFIX_LENGTH + keyLength),
+    value: copyBytes(plaintext, RECORD_PREFIX_LENGTH + keyLength, end),
   }
 }
 

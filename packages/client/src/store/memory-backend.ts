@@ -1,5 +1,6 @@
 import type { HeaderWrite, RowWrite, SealedRow, StoreBackend } from './backend.ts'
 import { StoreError } from './errors.ts'
+import { copyBytes } from './format.ts'
 
 /**
  * A `StoreBackend` in memory: for tests, and the smallest worked example of the contract for
@@ -27,18 +28,19 @@ export function createMemoryStoreBackend(): StoreBackend {
   return {
     async readHeader() {
       checkOpen()
-      return header?.slice()
+      return header === undefined ? undefined : copyBytes(header)
     },
     async readRow(namespace, lookup) {
       checkOpen()
-      return namespaces.get(hex(namespace))?.get(hex(lookup))?.sealed.slice()
+      const row = namespaces.get(hex(namespace))?.get(hex(lookup))
+      return row === undefined ? undefined : copyBytes(row.sealed)
     },
     async listRows(namespace) {
       checkOpen()
       const rows = namespaces.get(hex(namespace))
       return rows === undefined
         ? []
-        : [...rows.values()].map((r) => ({ lookup: r.lookup.slice(), sealed: r.sealed.slice() }))
+        : [...rows.values()].map((r) => ({ lookup: copyBytes(r.lookup), sealed: copyBytes(r.sealed) }))
     },
     async countRows(namespace) {
       checkOpen()
@@ -71,13 +73,13 @@ export function createMemoryStoreBackend(): StoreBackend {
             rows = new Map()
             namespaces.set(ns, rows)
           }
-          rows.set(hex(write.lookup), { lookup: write.lookup.slice(), sealed: write.sealed.slice() })
+          rows.set(hex(write.lookup), { lookup: copyBytes(write.lookup), sealed: copyBytes(write.sealed) })
         } else {
           rows?.delete(hex(write.lookup))
           if (rows?.size === 0) namespaces.delete(ns)
         }
       }
-      if (headerWrite !== undefined) header = headerWrite.next.slice()
+      if (headerWrite !== undefined) header = copyBytes(headerWrite.next)
     },
     async close() {
       closed = true

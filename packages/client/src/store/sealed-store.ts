@@ -11,6 +11,7 @@ import { CryptoError } from '@tacit/crypto/errors'
 import type { RowWrite, StoreBackend } from './backend.ts'
 import { StoreError } from './errors.ts'
 import {
+  copyBytes,
   decodeHeader,
   decodeRecordPlaintext,
   decodeSealedRecord,
@@ -383,26 +384,36 @@ class SealedStore implements EncryptedStore {
 
   // --- Store
 
-  get(namespace: StoreNamespace, key: Uint8Array): Promise<Uint8Array | undefined> {
+  async get(namespace: StoreNamespace, key: Uint8Array): Promise<Uint8Array | undefined> {
     checkNamespace(namespace)
     checkRecordKey(key)
     return this.#read(() => this.#getCommitted(namespace, key))
   }
 
-  list(namespace: StoreNamespace): Promise<StoreEntry[]> {
+  async list(namespace: StoreNamespace): Promise<StoreEntry[]> {
     checkNamespace(namespace)
     return this.#read(async () => sortEntries((await this.#listCommitted(namespace)).values()))
   }
 
-  put(namespace: StoreNamespace, key: Uint8Array, value: Uint8Array): Promise<void> {
-    return this.transaction((tx) => tx.put(namespace, key, value))
+  // Every method is async, so misuse rejects like any other failure instead of throwing.
+
+  async put(namespace: StoreNamespace, key: Uint8Array, value: Uint8Array): Promise<void> {
+    // Copied now, not when the queued transaction runs: the caller may reuse its arrays at once.
+    const ownKey = copyBytes(checkRecordKey(key))
+    const ownValue = copyBytes(checkRecordValue(value))
+    try {
+      await this.transaction((tx) => tx.put(namespace, ownKey, ownValue))
+    } finally {
+      ownValue.fill(0)
+    }
   }
 
-  delete(namespace: StoreNamespace, key: Uint8Array): Promise<void> {
-    return this.transaction((tx) => tx.delete(namespace, key))
+  async delete(namespace: StoreNamespace, key: Uint8Array): Promise<void> {
+    const ownKey = copyBytes(checkRecordKey(key))
+    await this.transaction((tx) => tx.delete(namespace, ownKey))
   }
 
-  transaction<T>(fn: (tx: StoreTransaction) => Promise<T> | T): Promise<T> {
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T> | T): Promise<T> {
     if (typeof fn !== 'function') throw new StoreError('invalid-argument', 'transaction needs a function')
     return this.#exclusive(async () => {
       const tx = new BufferedTransaction({
@@ -459,7 +470,7 @@ class SealedStore implements EncryptedStore {
     await this.#backend.apply(writes)
   }
 
-  changePassphrase(
+  async changePassphrase(
     current: string | Uint8Array,
     next: string | Uint8Array,
     options: { readonly kdfParams?: Argon2Params } = {},
@@ -532,7 +543,7 @@ class BufferedTransaction implements StoreTransaction {
   async get(namespace: StoreNamespace, key: Uint8Array): Promise<Uint8Array | undefined> {
     const { id } = await this.#address(namespace, key)
     const pending = this.#pending.get(id)
-    if (pending !== undefined) return pending.value?.slice()
+    if (pending !== undefined) return pending.value === undefined ? undefined : copyBytes(pending.value)
     return this.#context.getCommitted(namespace, key)
   }
 
@@ -543,20 +554,23 @@ class BufferedTransaction implements StoreTransaction {
     for (const [id, write] of this.#pending) {
       if (write.namespace !== namespace) continue
       if (write.value === undefined) entries.delete(id)
-      else entries.set(id, { key: write.key.slice(), value: write.value.slice() })
+      else entries.set(id, { key: copyBytes(write.key), value: copyBytes(write.value) })
     }
     return sortEntries(entries.values())
   }
 
   async put(namespace: StoreNamespace, key: Uint8Array, value: Uint8Array): Promise<void> {
-    checkRecordValue(value)
-    const { namespaceTag, lookup, id } = await this.#address(namespace, key)
-    this.#record(id, { namespace, namespaceTag, lookup, key: key.slice(), value: value.slice() })
+    // Copy before the first await: the caller may reuse its arrays as soon as put() returns.
+    const ownKey = copyBytes(checkRecordKey(key))
+    const ownValue = copyBytes(checkRecordValue(value))
+    const { namespaceTag, lookup, id } = await this.#address(namespace, ownKey)
+    this.#record(id, { namespace, namespaceTag, lookup, key: ownKey, value: ownValue })
   }
 
   async delete(namespace: StoreNamespace, key: Uint8Array): Promise<void> {
-    const { namespaceTag, lookup, id } = await this.#address(namespace, key)
-    this.#record(id, { namespace, namespaceTag, lookup, key: key.slice(), value: undefined })
+    const ownKey = copyBytes(checkRecordKey(key))
+    const { namespaceTag, lookup, id } = await this.#address(namespace, ownKey)
+    this.#record(id, { namespace, namespaceTag, lookup, key: ownKey, value: undefined })
   }
 
   #record(id: string, write: PendingWrite): void {

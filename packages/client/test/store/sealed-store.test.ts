@@ -132,6 +132,22 @@ describe('encrypted store: records', () => {
     })
   })
 
+  test('arrays passed in stay the caller’s: Buffers are copied, not zeroed after the commit', async () => {
+    await withStore(async (store) => {
+      const key = Buffer.from('buffer key')
+      const value = Buffer.from('buffer value')
+      await store.put(SESSIONS, key, value)
+      assert.equal(key.toString(), 'buffer key')
+      assert.equal(value.toString(), 'buffer value')
+      const pending = store.put(SESSIONS, key, value)
+      value.fill(0x41) // reused by the caller before the write finished
+      await pending
+      assert.deepEqual(await store.get(SESSIONS, key), utf8('buffer value'))
+      const got = await store.get(SESSIONS, key)
+      assert.ok(got !== undefined && !Buffer.isBuffer(got), 'values come back as plain Uint8Arrays')
+    })
+  })
+
   test('values are padded to 64-byte blocks before sealing', async () => {
     await withStore(async (store, path) => {
       await store.put(SESSIONS, utf8('a'), new Uint8Array(1))
@@ -418,10 +434,14 @@ describe('encrypted store: limits and misuse', () => {
       assert.throws(() => defineNamespace('Upper'), isCode('invalid-argument'))
       assert.throws(() => defineNamespace('a'.repeat(MAX_NAMESPACE_LENGTH + 1)), isCode('invalid-argument'))
       assert.equal(defineNamespace('a'.repeat(MAX_NAMESPACE_LENGTH)).length, MAX_NAMESPACE_LENGTH)
-      assert.throws(() => store.get('Bad Name' as typeof SESSIONS, utf8('k')), isCode('invalid-argument'))
-      assert.throws(() => store.get(SESSIONS, 'text' as unknown as Uint8Array), isCode('invalid-argument'))
-      assert.throws(
-        () => store.get(SESSIONS, new Uint8Array(MAX_RECORD_KEY_BYTES + 1)),
+      await assert.rejects(store.get('Bad Name' as typeof SESSIONS, utf8('k')), isCode('invalid-argument'))
+      await assert.rejects(store.get(SESSIONS, 'text' as unknown as Uint8Array), isCode('invalid-argument'))
+      await assert.rejects(
+        store.get(SESSIONS, new Uint8Array(MAX_RECORD_KEY_BYTES + 1)),
+        isCode('limit-exceeded'),
+      )
+      await assert.rejects(
+        store.delete(SESSIONS, new Uint8Array(MAX_RECORD_KEY_BYTES + 1)),
         isCode('limit-exceeded'),
       )
       await store.put(SESSIONS, new Uint8Array(MAX_RECORD_KEY_BYTES), utf8('max key'))
@@ -483,9 +503,9 @@ describe('encrypted store: limits and misuse', () => {
         key.every((b) => b === 0),
         'every key array is zero after lock',
       )
-    assert.throws(() => store.get(SESSIONS, utf8('k')), isCode('locked'))
-    assert.throws(() => store.put(SESSIONS, utf8('k'), utf8('v')), isCode('locked'))
-    assert.throws(() => store.list(SESSIONS), isCode('locked'))
+    await assert.rejects(store.get(SESSIONS, utf8('k')), isCode('locked'))
+    await assert.rejects(store.put(SESSIONS, utf8('k'), utf8('v')), isCode('locked'))
+    await assert.rejects(store.list(SESSIONS), isCode('locked'))
     await store.lock() // idempotent
     assert.equal(fingerprint(path)['-wal'], 'absent', 'the file was closed (WAL checkpointed and removed)')
   })

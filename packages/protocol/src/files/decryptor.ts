@@ -82,9 +82,9 @@ export async function createFileDecryptor(
   let busy = false
   let failed = false
 
-  async function openBuffered(): Promise<Uint8Array | null> {
+  /** Opens chunk `index` from `sealed` (the buffer, or a whole chunk in the caller's bytes). */
+  async function openChunk(sealed: Uint8Array): Promise<Uint8Array | null> {
     const last = index === layout.chunkCount - 1
-    const sealedLength = chunkPlaintextBytes(layout, index) + FILE_TAG_BYTES
     let plaintext: Uint8Array
     try {
       plaintext = await backend.aead.open(
@@ -92,7 +92,7 @@ export async function createFileDecryptor(
         key,
         chunkNonce(noncePrefix, index, last),
         header!,
-        buffer.subarray(0, sealedLength),
+        sealed,
       )
     } catch (cause) {
       if (CryptoError.is(cause, 'aead-auth-failed')) {
@@ -150,12 +150,19 @@ export async function createFileDecryptor(
             throw new FileError('trailing-data', 'bytes after the last chunk')
           }
           const sealedLength = chunkPlaintextBytes(layout, index) + FILE_TAG_BYTES
+          if (filled === 0 && ciphertext.length - offset >= sealedLength) {
+            // A whole chunk in the caller's bytes is opened in place, without a copy.
+            const data = await openChunk(ciphertext.subarray(offset, offset + sealedLength))
+            offset += sealedLength
+            if (data !== null) out.push(data)
+            continue
+          }
           const take = Math.min(sealedLength - filled, ciphertext.length - offset)
           buffer.set(ciphertext.subarray(offset, offset + take), filled)
           filled += take
           offset += take
           if (filled === sealedLength) {
-            const data = await openBuffered()
+            const data = await openChunk(buffer.subarray(0, sealedLength))
             if (data !== null) out.push(data)
           }
         }

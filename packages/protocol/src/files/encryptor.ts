@@ -99,21 +99,31 @@ export async function createFileEncryptor(
   let busy = false
   let failed = false
 
-  async function sealBuffered(): Promise<Uint8Array> {
+  /** Seals chunk `index` from `data` (its real bytes), zero-padding it in the buffer if needed. */
+  async function sealChunk(data: Uint8Array): Promise<Uint8Array> {
     const plainLength = chunkPlaintextBytes(layout, index)
-    if (filled > 0) digestState = await absorbChunk(backend, digestState, buffer.subarray(0, filled))
-    buffer.fill(0, filled, plainLength)
+    if (data.length > 0) digestState = await absorbChunk(backend, digestState, data)
+    let plaintext = data
+    if (data.length < plainLength) {
+      if (data.buffer !== buffer.buffer) buffer.set(data, 0)
+      buffer.fill(0, data.length, plainLength)
+      plaintext = buffer.subarray(0, plainLength)
+    }
     const last = index === layout.chunkCount - 1
     const sealed = await backend.aead.seal(
       'AES-256-GCM',
       key,
       chunkNonce(noncePrefix, index, last),
       header,
-      buffer.subarray(0, plainLength),
+      plaintext,
     )
     index++
     filled = 0
     return sealed
+  }
+
+  function sealBuffered(): Promise<Uint8Array> {
+    return sealChunk(buffer.subarray(0, filled))
   }
 
   /** One call at a time; after any failure the encryptor refuses further work. */
@@ -145,6 +155,17 @@ export async function createFileEncryptor(
         const out: Uint8Array[] = []
         let offset = 0
         while (offset < plaintext.length) {
+          // A whole chunk in the caller's bytes is sealed in place, without a copy.
+          if (filled === 0 && plaintext.length - offset >= FILE_CHUNK_BYTES) {
+            const take = Math.min(FILE_CHUNK_BYTES, layout.size - consumed)
+            const whole = take === FILE_CHUNK_BYTES || consumed + take === layout.size
+            if (whole) {
+              consumed += take
+              out.push(await sealChunk(plaintext.subarray(offset, offset + take)))
+              offset += take
+              continue
+            }
+          }
           const take = Math.min(FILE_CHUNK_BYTES - filled, plaintext.length - offset)
           buffer.set(plaintext.subarray(offset, offset + take), filled)
           filled += take

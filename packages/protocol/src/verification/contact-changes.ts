@@ -7,7 +7,7 @@
  * added, removed or re-keyed keeps it — devices are certified by the identity key the user
  * verified — but is still an alert: an identity key that leaked would show up exactly so.
  */
-import { equalBytes } from '@tacit/crypto/bytes'
+import { equalBytes, utf8 } from '@tacit/crypto/bytes'
 import { IDENTITY_KEY_BYTES, isValidHandle } from '../credential.ts'
 import { MAX_DEVICE_ID_BYTES } from '../limits.ts'
 import { VerificationError } from './errors.ts'
@@ -49,7 +49,8 @@ function indexDevices(contact: ContactIdentity, what: string): Map<string, Uint8
   }
   const byId = new Map<string, Uint8Array>()
   for (const d of contact.devices) {
-    if (d.deviceId.length === 0 || d.deviceId.length > MAX_DEVICE_ID_BYTES) {
+    const idBytes = utf8.encode(d.deviceId).length
+    if (idBytes === 0 || idBytes > MAX_DEVICE_ID_BYTES) {
       throw new VerificationError('invalid-contact', `${what} has a device id of invalid length`)
     }
     if (!(d.signatureKey instanceof Uint8Array) || d.signatureKey.length > MAX_DEVICE_KEY_BYTES) {

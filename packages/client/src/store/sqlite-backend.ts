@@ -57,25 +57,56 @@ function ioError(what: string, cause: unknown): StoreError {
   return new StoreError('io', `SQLite: ${what} failed`, { cause })
 }
 
-export function openSqliteStoreBackend(path: string, options: SqliteBackendOptions): StoreBackend {
-  if (typeof path !== 'string' || path.length === 0)
-    throw new StoreError('invalid-argument', 'path must be a file path')
-  const fresh = !existsSync(path)
-  if (!options.create && fresh) throw new StoreError('not-initialized', 'no store file at this path')
+/** One SQLite connection and its prepared statements. */
+class Connection {
+  readonly db: Database.Database
+  readonly writable: boolean
+  readonly readHeader: Database.Statement
+  readonly writeHeader: Database.Statement
+  readonly readRow: Database.Statement
+  readonly listRows: Database.Statement
+  readonly countRows: Database.Statement
+  readonly putRow: Database.Statement
+  readonly deleteRow: Database.Statement
+
+  constructor(db: Database.Database, writable: boolean) {
+    this.db = db
+    this.writable = writable
+    this.readHeader = db.prepare('SELECT blob FROM header WHERE id = 1').pluck()
+    this.writeHeader = db.prepare(
+      'INSERT INTO header (id, blob) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET blob = excluded.blob',
+    )
+    this.readRow = db.prepare('SELECT sealed FROM records WHERE ns = ? AND lookup = ?').pluck()
+    this.listRows = db.prepare('SELECT lookup, sealed FROM records WHERE ns = ?')
+    this.countRows = db.prepare('SELECT count(*) FROM records WHERE ns = ?').pluck()
+    this.putRow = db.prepare(
+      'INSERT INTO records (ns, lookup, sealed) VALUES (?, ?, ?) ON CONFLICT (ns, lookup) DO UPDATE SET sealed = excluded.sealed',
+    )
+    this.deleteRow = db.prepare('DELETE FROM records WHERE ns = ? AND lookup = ?')
+  }
+}
+
+/**
+ * Opens a connection and checks (or, with `create`, makes) the schema. Read-only connections set
+ * nothing and read only.
+ */
+function connect(path: string, mode: 'create' | 'read-write' | 'read-only'): Connection {
   let db: Database.Database
   try {
-    db = new Database(path, { fileMustExist: !options.create })
+    db = new Database(path, { fileMustExist: mode !== 'create', readonly: mode === 'read-only' })
   } catch (cause) {
     throw ioError('opening the store file', cause)
   }
   try {
-    // Connection settings only; none of them writes to an existing WAL-mode file.
     db.pragma(`busy_timeout = ${STORE_BUSY_TIMEOUT_MS}`)
-    db.pragma('synchronous = FULL')
-    db.pragma('secure_delete = ON')
+    if (mode !== 'read-only') {
+      // Connection settings only; none of them writes to an existing WAL-mode file.
+      db.pragma('synchronous = FULL')
+      db.pragma('secure_delete = ON')
+    }
     const applicationId = db.pragma('application_id', { simple: true })
     const schemaVersion = db.pragma('user_version', { simple: true })
-    if (applicationId === 0 && schemaVersion === 0 && options.create) {
+    if (applicationId === 0 && schemaVersion === 0 && mode === 'create') {
       const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").pluck().get()
       if (tables !== 0) throw new StoreError('not-a-store', 'the file is another SQLite database')
       db.pragma('journal_mode = WAL')
@@ -91,37 +122,51 @@ export function openSqliteStoreBackend(path: string, options: SqliteBackendOptio
     } else if (db.pragma('journal_mode', { simple: true }) !== 'wal') {
       throw new StoreError('not-a-store', 'the store file is not in WAL mode')
     }
-    return new SqliteStoreBackend(db)
+    return new Connection(db, mode !== 'read-only')
   } catch (error) {
     db.close()
     throw ioError('preparing the store file', error)
   }
 }
 
+/**
+ * Opens a store file. Opening an existing one (`create: false`) must write nothing, so that a
+ * wrong passphrase leaves the file as it was:
+ * - after a clean shutdown there is no WAL: a read-write connection opens and closes without
+ *   writing (SQLite makes and removes an empty WAL and index, and the file is unchanged);
+ * - after an unclean shutdown the WAL holds committed frames, and the last read-write connection
+ *   to close would checkpoint them into the file. So the backend reads through a read-only
+ *   connection and opens the read-write one only at its first write — that is, after the
+ *   passphrase was right. (A read-only reader may still rebuild the WAL index in `-shm`: that
+ *   file is SQLite's shared-memory index, derived from the WAL, and holds no data.)
+ */
+export function openSqliteStoreBackend(path: string, options: SqliteBackendOptions): StoreBackend {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new StoreError('invalid-argument', 'path must be a file path')
+  }
+  if (options.create) return new SqliteStoreBackend(path, connect(path, 'create'))
+  if (!existsSync(path)) throw new StoreError('not-initialized', 'no store file at this path')
+  return new SqliteStoreBackend(path, connect(path, existsSync(`${path}-wal`) ? 'read-only' : 'read-write'))
+}
+
 class SqliteStoreBackend implements StoreBackend {
-  readonly #db: Database.Database
-  readonly #readHeader: Database.Statement
-  readonly #writeHeader: Database.Statement
-  readonly #readRow: Database.Statement
-  readonly #listRows: Database.Statement
-  readonly #countRows: Database.Statement
-  readonly #putRow: Database.Statement
-  readonly #deleteRow: Database.Statement
+  readonly #path: string
+  #conn: Connection
   #closed = false
 
-  constructor(db: Database.Database) {
-    this.#db = db
-    this.#readHeader = db.prepare('SELECT blob FROM header WHERE id = 1').pluck()
-    this.#writeHeader = db.prepare(
-      'INSERT INTO header (id, blob) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET blob = excluded.blob',
-    )
-    this.#readRow = db.prepare('SELECT sealed FROM records WHERE ns = ? AND lookup = ?').pluck()
-    this.#listRows = db.prepare('SELECT lookup, sealed FROM records WHERE ns = ?')
-    this.#countRows = db.prepare('SELECT count(*) FROM records WHERE ns = ?').pluck()
-    this.#putRow = db.prepare(
-      'INSERT INTO records (ns, lookup, sealed) VALUES (?, ?, ?) ON CONFLICT (ns, lookup) DO UPDATE SET sealed = excluded.sealed',
-    )
-    this.#deleteRow = db.prepare('DELETE FROM records WHERE ns = ? AND lookup = ?')
+  constructor(path: string, conn: Connection) {
+    this.#path = path
+    this.#conn = conn
+  }
+
+  /** The read-write connection, opened on first use if the backend started read-only. */
+  #writable(): Connection {
+    if (!this.#conn.writable) {
+      const next = connect(this.#path, 'read-write')
+      this.#conn.db.close()
+      this.#conn = next
+    }
+    return this.#conn
   }
 
   #checkOpen(): void {
@@ -129,7 +174,7 @@ class SqliteStoreBackend implements StoreBackend {
   }
 
   #currentHeader(): Uint8Array | undefined {
-    const value = this.#readHeader.get()
+    const value = this.#conn.readHeader.get()
     if (value === undefined) return undefined
     const bytes = copy(value)
     if (bytes.length > MAX_HEADER_BYTES) throw new StoreError('corrupt-header', 'header too long')
@@ -148,7 +193,7 @@ class SqliteStoreBackend implements StoreBackend {
   async readRow(namespace: Uint8Array, lookup: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkOpen()
     try {
-      const value = this.#readRow.get(blob(namespace), blob(lookup))
+      const value = this.#conn.readRow.get(blob(namespace), blob(lookup))
       return value === undefined ? undefined : copy(value)
     } catch (cause) {
       throw ioError('reading a row', cause)
@@ -158,7 +203,7 @@ class SqliteStoreBackend implements StoreBackend {
   async listRows(namespace: Uint8Array): Promise<SealedRow[]> {
     this.#checkOpen()
     try {
-      const rows = this.#listRows.all(blob(namespace)) as { lookup: unknown; sealed: unknown }[]
+      const rows = this.#conn.listRows.all(blob(namespace)) as { lookup: unknown; sealed: unknown }[]
       return rows.map((row) => ({ lookup: copy(row.lookup), sealed: copy(row.sealed) }))
     } catch (cause) {
       throw ioError('listing rows', cause)
@@ -168,7 +213,7 @@ class SqliteStoreBackend implements StoreBackend {
   async countRows(namespace: Uint8Array): Promise<number> {
     this.#checkOpen()
     try {
-      return Number(this.#countRows.get(blob(namespace)))
+      return Number(this.#conn.countRows.get(blob(namespace)))
     } catch (cause) {
       throw ioError('counting rows', cause)
     }
@@ -177,8 +222,9 @@ class SqliteStoreBackend implements StoreBackend {
   async apply(writes: readonly RowWrite[], header?: HeaderWrite): Promise<void> {
     this.#checkOpen()
     try {
+      const conn = this.#writable()
       // BEGIN IMMEDIATE: take the write lock before reading the header for the comparison.
-      this.#db
+      conn.db
         .transaction(() => {
           if (header !== undefined) {
             const current = this.#currentHeader()
@@ -190,16 +236,16 @@ class SqliteStoreBackend implements StoreBackend {
           }
           for (const write of writes) {
             if (write.kind === 'put')
-              this.#putRow.run(blob(write.namespace), blob(write.lookup), blob(write.sealed))
-            else this.#deleteRow.run(blob(write.namespace), blob(write.lookup))
+              conn.putRow.run(blob(write.namespace), blob(write.lookup), blob(write.sealed))
+            else conn.deleteRow.run(blob(write.namespace), blob(write.lookup))
           }
-          if (header !== undefined) this.#writeHeader.run(blob(header.next))
+          if (header !== undefined) conn.writeHeader.run(blob(header.next))
         })
         .immediate()
       if (header !== undefined) {
         // The old header (and so the store key wrapped under the old passphrase) is still in
         // WAL frames: copy the new page into the main file and cut the WAL to zero bytes.
-        this.#db.pragma('wal_checkpoint(TRUNCATE)')
+        conn.db.pragma('wal_checkpoint(TRUNCATE)')
       }
     } catch (cause) {
       throw ioError('writing', cause)
@@ -209,6 +255,6 @@ class SqliteStoreBackend implements StoreBackend {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#db.close()
+    this.#conn.db.close()
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { copyFileSync } from 'node:fs'
 import { after, describe, test } from 'node:test'
 import { CryptoError } from '@tacit/crypto/errors'
 import Database from 'better-sqlite3'
@@ -254,6 +255,32 @@ describe('encrypted store: passphrase', () => {
     const reopened = await openSqliteStore(path, PASS, options)
     assert.deepEqual(await reopened.get(SESSIONS, utf8('k')), utf8('v'))
     await reopened.lock()
+  })
+
+  test('after an unclean shutdown (WAL holding commits) a wrong passphrase changes neither the file nor the WAL', async () => {
+    const path = tempPath()
+    const crashed = tempPath()
+    const store = await createSqliteStore(path, PASS, options)
+    for (let i = 0; i < 30; i++) await store.put(SESSIONS, Uint8Array.of(i), utf8(`value ${i}`))
+    // The files of an open, idle store are what a crash leaves: every commit is fsynced, the
+    // WAL holds frames not yet checkpointed into the file.
+    for (const suffix of ['', '-wal', '-shm']) copyFileSync(`${path}${suffix}`, `${crashed}${suffix}`)
+    await store.lock()
+    const before = fingerprint(crashed)
+    assert.notEqual(before['-wal'], 'absent')
+    await assert.rejects(openSqliteStore(crashed, 'wrong', options), isCode('wrong-passphrase'))
+    const after = fingerprint(crashed)
+    // -shm is SQLite's shared-memory WAL index, rebuilt by any reader; it holds no data.
+    assert.equal(after.db, before.db, 'store file unchanged')
+    assert.equal(after['-wal'], before['-wal'], 'WAL unchanged')
+    const reopened = await openSqliteStore(crashed, PASS, options)
+    assert.equal((await reopened.list(SESSIONS)).length, 30)
+    await reopened.put(SESSIONS, utf8('after recovery'), utf8('written'))
+    await reopened.lock()
+    const again = await openSqliteStore(crashed, PASS, options)
+    assert.deepEqual(await again.get(SESSIONS, utf8('after recovery')), utf8('written'))
+    assert.equal((await again.list(SESSIONS)).length, 31)
+    await again.lock()
   })
 
   test('opening a missing file, another database, or creating over a store fails clearly and writes nothing', async () => {

@@ -88,6 +88,9 @@ export interface EncryptedStore extends Store {
   readonly locked: boolean
 }
 
+/** Namespace tags are cached; per-conversation namespaces make their number grow, so it is capped. */
+export const MAX_CACHED_NAMESPACE_TAGS = 1024
+
 /** A passphrase of at least one byte (policy on strength belongs to the user interface). */
 export const MIN_PASSPHRASE_BYTES = 1
 
@@ -302,6 +305,7 @@ class SealedStore implements EncryptedStore {
     const cached = this.#namespaceTags.get(namespace)
     if (cached !== undefined) return cached
     const tag = await this.#crypto.hash.hmac('SHA-256', this.#lookupKey, namespaceTagInput(namespace))
+    if (this.#namespaceTags.size >= MAX_CACHED_NAMESPACE_TAGS) this.#namespaceTags.clear()
     this.#namespaceTags.set(namespace, tag)
     return tag
   }

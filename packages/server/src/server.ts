@@ -116,7 +116,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   if (notifier === undefined) {
     if (config.natsUrl !== null) {
       const { createNatsNotifier } = await import('./notify/nats-notifier.ts')
-      notifier = await createNatsNotifier({ servers: config.natsUrl })
+      // No periodic wake-up of every listener from the notifier: each connection already re-scans
+      // its own mailbox every RESYNC_INTERVAL_MS (ws/connection.ts), staggered by its connect time.
+      notifier = await createNatsNotifier({ servers: config.natsUrl, resyncIntervalMs: 0 })
     } else {
       notifier = createLocalNotifier()
     }

@@ -151,10 +151,10 @@ export async function createNatsNotifier(options: NatsNotifierOptions): Promise<
   timer?.unref()
 
   return {
-    publish(deviceId) {
+    publish(deviceId, publishOptions) {
       checkDeviceId(deviceId)
       if (closed) return
-      table.mark(deviceId)
+      if (publishOptions?.handedLocally !== true) table.mark(deviceId)
       pending.add(deviceId)
       if (pending.size >= MAX_PENDING_PUBLISHES) sendPending()
       else if (scheduled === null) scheduled = setImmediate(sendPending)

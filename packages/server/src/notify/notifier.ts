@@ -14,9 +14,17 @@
  * `createNatsNotifier()` in `nats-notifier.ts` (several processes sharing PostgreSQL).
  */
 
+export interface PublishOptions {
+  /**
+   * Every connection of the device in this process was already handed the new envelope directly
+   * (the connection's cursor moved past it): wake no local listener, only other processes.
+   */
+  readonly handedLocally?: boolean
+}
+
 export interface Notifier {
   /** Says that `deviceId`'s mailbox has new mail. Call it after the envelope is durable. */
-  publish(deviceId: string): Promise<void> | void
+  publish(deviceId: string, options?: PublishOptions): Promise<void> | void
   /** Calls `onMail` (at least once, possibly more) after each publish for `deviceId`; returns the unsubscribe. */
   subscribe(deviceId: string, onMail: () => void): () => void
   /** Drops every subscription; later subscribes throw `closed`, later publishes are ignored. */
@@ -186,9 +194,9 @@ export class ListenerTable {
 export function createLocalNotifier(options: NotifierOptions = {}): Notifier {
   const table = new ListenerTable(options)
   return {
-    publish(deviceId) {
+    publish(deviceId, options) {
       checkDeviceId(deviceId)
-      table.mark(deviceId)
+      if (options?.handedLocally !== true) table.mark(deviceId)
     },
     subscribe(deviceId, onMail) {
       return table.add(deviceId, onMail)

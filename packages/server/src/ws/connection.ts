@@ -5,12 +5,21 @@
  *
  * Delivery: after `auth` the connection subscribes to mailbox hints, then pushes stored
  * envelopes oldest first, keeping at most `deliveryWindow` envelopes (and `deliveryWindowBytes`)
- * unacknowledged. A hint or an ack pumps again; a timer re-scans the whole mailbox from the
- * start (skipping what is in flight), so a lost hint or a seq that became visible late costs
- * latency, never an envelope. Envelopes are deleted only by the device's `ack`.
+ * unacknowledged. An envelope committed by this process for a device connected here is handed
+ * to the connection directly (`offer`) when it is the next seq after everything pushed and the
+ * window is open — no mailbox read; otherwise a hint wakes the connection, which fetches from
+ * its cursor. An ack fetches again only if the window had closed on a backlog. A timer re-scans
+ * the whole mailbox from the start (skipping what is in flight), so a lost hint or a seq that
+ * became visible late costs latency, never an envelope. Envelopes are deleted only by the
+ * device's `ack`.
  *
  * Every request is answered after storage resolved it — `send-ok` means durable.
+ *
+ * Socket writes: frames written in one turn (the `send-ok`s and `deliver`s one group commit
+ * releases, an `ack-ok`) are corked and leave as one `writev` when the turn's microtasks are
+ * done, instead of one syscall per frame.
  */
+import type { Socket } from 'node:net'
 
 import { WireError } from '@tacit/protocol/wire/errors'
 import type { ClientFrame } from '@tacit/protocol/wire/frames'
@@ -23,7 +32,7 @@ import { verifyDeviceAuth } from '../http/account-routes.ts'
 import { openSession } from '../http/auth.ts'
 import { RESYNC_INTERVAL_MS } from '../notify/notifier.ts'
 import { equalSecrets, hashSecret, randomSecret } from '../secrets.ts'
-import type { EnqueueRequest } from '../storage/storage.ts'
+import type { EnqueueRequest, MailboxEntry } from '../storage/storage.ts'
 import type { ConnectionRegistry, LiveConnection } from './registry.ts'
 
 /** WebSocket close codes (RFC 6455 §7.4.2: 4000–4999 are for applications). */
@@ -63,6 +72,9 @@ export class MailboxConnection implements LiveConnection {
   private pumping = false
   private pumpAgain = false
   private rescan = false
+  /** The last pump stopped at a full window (or never ran): entries may wait beyond the cursor. */
+  private backlog = true
+  private corked: Socket | null = null
 
   constructor(
     private readonly ctx: ServerContext,
@@ -121,7 +133,25 @@ export class MailboxConnection implements LiveConnection {
 
   private sendFrame(frame: ServerFrame): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return
+    this.cork()
     this.ws.send(encodeFrame(frame), { binary: true })
+  }
+
+  /**
+   * Holds this turn's frames in the socket until the microtasks of the turn have run (`ws`
+   * corks each frame's header and body itself; corks nest, so ours keeps them all), then one
+   * `writev` sends them. `ws` has no public cork: `_socket` is its documented-in-source field.
+   */
+  private cork(): void {
+    if (this.corked !== null) return
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket
+    if (socket === undefined || socket.destroyed) return
+    socket.cork()
+    this.corked = socket
+    process.nextTick(() => {
+      this.corked = null
+      socket.uncork()
+    })
   }
 
   private sendError(id: number, error: unknown): void {
@@ -279,22 +309,56 @@ export class MailboxConnection implements LiveConnection {
   }
 
   private async enqueueAndNotify(request: EnqueueRequest, now: number): Promise<void> {
-    await this.ctx.storage.enqueue([request], now)
+    const [seqs] = await this.ctx.storage.enqueue([request], now)
     this.ctx.metrics.increment(
       'tacit_envelopes_stored_total',
       'Envelopes stored (per mailbox)',
       {},
       request.mailboxes.length,
     )
-    for (const mailbox of request.mailboxes) void this.publish(mailbox)
+    request.mailboxes.forEach((mailbox, i) => {
+      const seq = seqs?.[i]
+      // Committed: a connection of the recipient here can take it from memory (storage.ts:
+      // the entry's receivedAt is the `now` of its enqueue call).
+      const handedLocally =
+        seq !== undefined && this.registry.offer(mailbox, { seq, payload: request.payload, receivedAt: now })
+      this.publish(mailbox, handedLocally)
+    })
   }
 
-  private async publish(deviceId: string): Promise<void> {
+  private publish(deviceId: string, handedLocally = false): void {
     try {
-      await this.ctx.notifier.publish(deviceId)
+      const done = this.ctx.notifier.publish(deviceId, { handedLocally })
+      if (done !== undefined) done.catch(() => {})
     } catch {
       // A lost hint costs latency only (notify/notifier.ts): the resync timer finds the envelope.
     }
+  }
+
+  offer(entry: MailboxEntry): boolean {
+    // In order only: everything up to cursor was pushed, and this is the very next entry. While a
+    // pump runs its fetch may return this entry too; let the pump have it.
+    if (this.closed || this.pumping || this.rescan || this.backlog) return false
+    if (entry.seq !== this.cursor + 1n || !this.windowOpen()) {
+      this.backlog = true
+      return false
+    }
+    this.push(entry)
+    return true
+  }
+
+  private push(entry: MailboxEntry): void {
+    this.inFlight.set(entry.seq, entry.payload.length)
+    this.inFlightBytes += entry.payload.length
+    if (entry.seq > this.cursor) this.cursor = entry.seq
+    this.sendFrame({
+      type: 'deliver',
+      id: 0,
+      seq: entry.seq,
+      receivedAt: entry.receivedAt,
+      payload: entry.payload,
+    })
+    this.ctx.metrics.increment('tacit_envelopes_delivered_total', 'Envelopes pushed to devices')
   }
 
   private async onSend(frame: Extract<ClientFrame, { type: 'send' }>): Promise<void> {
@@ -337,7 +401,8 @@ export class MailboxConnection implements LiveConnection {
     }
     this.ctx.metrics.increment('tacit_envelopes_acked_total', 'Envelopes acknowledged', {}, removed)
     this.sendFrame({ type: 'ack-ok', id: frame.id, removed })
-    this.pump(false)
+    // Only a window that closed on a backlog has anything to fetch; new mail arrives by offer or hint.
+    if (this.backlog) this.pump(false)
   }
 
   private async onCommit(frame: Extract<ClientFrame, { type: 'commit' }>): Promise<void> {
@@ -402,26 +467,26 @@ export class MailboxConnection implements LiveConnection {
         this.rescan = false
         after = 0n
       }
+      let more = true
       while (!this.closed && this.windowOpen()) {
         const page = await this.ctx.storage.fetchMailbox(deviceId, after, FETCH_PAGE, this.ctx.now())
+        let skipped = false
         for (const entry of page) {
           after = entry.seq
-          if (this.inFlight.has(entry.seq) || !this.windowOpen()) continue
-          this.inFlight.set(entry.seq, entry.payload.length)
-          this.inFlightBytes += entry.payload.length
-          if (entry.seq > this.cursor) this.cursor = entry.seq
-          this.sendFrame({
-            type: 'deliver',
-            id: 0,
-            seq: entry.seq,
-            receivedAt: entry.receivedAt,
-            payload: entry.payload,
-          })
-          this.ctx.metrics.increment('tacit_envelopes_delivered_total', 'Envelopes pushed to devices')
+          if (this.inFlight.has(entry.seq)) continue
+          if (!this.windowOpen()) {
+            skipped = true
+            continue
+          }
+          this.push(entry)
         }
-        if (page.length < FETCH_PAGE) break
+        if (page.length < FETCH_PAGE && !skipped) {
+          more = false
+          break
+        }
       }
-      // A full window that skipped entries: the next ack pumps again (ack calls pump).
+      // A full window that skipped entries: the next ack pumps again.
+      this.backlog = more
     } while (this.pumpAgain && !this.closed)
   }
 }

@@ -3,8 +3,16 @@
  * authenticated, by device (to close a revoked device's connections at once).
  */
 
+import type { MailboxEntry } from '../storage/storage.ts'
+
 export interface LiveConnection {
   readonly deviceId: string | null
+  /**
+   * Takes a just-committed entry of its device's mailbox and pushes it without reading storage,
+   * if it can do so in order (the entry is the next seq after everything it pushed, and the
+   * window is open). Returns false otherwise: the caller then wakes it to fetch.
+   */
+  offer(entry: MailboxEntry): boolean
   /** Closes with a WebSocket close code and a short reason (no ids, no secrets). */
   close(code: number, reason: string): void
   /** Resolves once every request this connection has started is answered. */
@@ -35,6 +43,18 @@ export class ConnectionRegistry {
     if (!set) return
     set.delete(connection)
     if (set.size === 0) this.byDevice.delete(connection.deviceId)
+  }
+
+  /**
+   * Hands a committed entry to every connection of `deviceId` here; true only if there is at
+   * least one and every one took it (then no local wake-up is needed).
+   */
+  offer(deviceId: string, entry: MailboxEntry): boolean {
+    const set = this.byDevice.get(deviceId)
+    if (set === undefined) return false
+    let all = true
+    for (const c of set) if (!c.offer(entry)) all = false
+    return all
   }
 
   closeDevice(deviceId: string, code: number, reason: string): void {

@@ -122,6 +122,24 @@ describe('NATS notifier (two processes sharing one NATS)', () => {
     assert.equal(a.stats().received, 0)
   })
 
+  test('handedLocally: no local wake-up, but the other instance still gets the hint', async () => {
+    const subjectPrefix = prefix()
+    const a = await notifier({ servers: NATS_URL, subjectPrefix })
+    const b = await notifier({ servers: NATS_URL, subjectPrefix })
+    const target = deviceId()
+    const local = new Counter()
+    const remote = new Counter()
+    a.subscribe(target, local.inc)
+    b.subscribe(target, remote.inc)
+    await b.flush()
+    a.publish(target, { handedLocally: true })
+    await a.flush()
+    await remote.atLeast(1, 'the hint on the other instance')
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(local.count, 0)
+    assert.equal(a.stats().published, 1)
+  })
+
   test('unsubscribe: no more wake-ups, and the NATS subscription is gone', async () => {
     const subjectPrefix = prefix()
     const a = await notifier({ servers: NATS_URL, subjectPrefix })

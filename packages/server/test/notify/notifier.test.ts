@@ -39,6 +39,21 @@ describe('local notifier', () => {
     await notifier.close()
   })
 
+  test('a publish for an envelope already handed to every local connection wakes nobody here', async () => {
+    const notifier = createLocalNotifier()
+    let count = 0
+    notifier.subscribe('dev-a', () => {
+      count += 1
+    })
+    notifier.publish('dev-a', { handedLocally: true })
+    await nextTurn()
+    assert.equal(count, 0)
+    notifier.publish('dev-a', { handedLocally: false })
+    await nextTurn()
+    assert.equal(count, 1)
+    await notifier.close()
+  })
+
   test('unsubscribe stops the wake-ups and is idempotent; the same callback twice is two listeners', async () => {
     const notifier = createLocalNotifier()
     let count = 0

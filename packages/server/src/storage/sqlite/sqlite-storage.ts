@@ -6,11 +6,14 @@
  * makes the second writer wait instead of failing.
  *
  * `enqueue` and `ack` go through a GroupCommitQueue: all calls of a tick share one transaction.
- * Every other method runs its own transaction synchronously when called.
+ * By default those batches run on a writer thread (`writer-worker.ts`) with its own connection,
+ * so their fsync does not stall the event loop; the main connection serves reads and the other,
+ * rarer writes (WAL lets readers and one writer work at once; `busy_timeout` orders the two
+ * writers). Every other method runs its own transaction synchronously when called.
  */
 import Database from 'better-sqlite3'
 import { assembleRange } from '../blob-range.ts'
-import { GroupCommitQueue, type Settled, type StorageOptions, type WriteCall } from '../group-commit.ts'
+import { GroupCommitQueue, type StorageOptions, type WriteCall } from '../group-commit.ts'
 import {
   MAX_DELIVERY_TOKENS_PER_DEVICE,
   MAX_DEVICES_PER_ACCOUNT,
@@ -21,7 +24,6 @@ import {
   MAX_SWEEP_BLOBS,
   MAX_SWEEP_ROWS,
 } from '../limits.ts'
-import { creditAcks, listBatchDevices, type MailboxState, planMailboxBatch } from '../mailbox-batch.ts'
 import type { Migration } from '../migration.ts'
 import {
   type Account,
@@ -58,7 +60,9 @@ import {
   checkRange,
   checkUpload,
 } from '../validate.ts'
+import { mapSqliteError, SqliteMailboxWriter } from './mailbox-writer.ts'
 import { SQLITE_MIGRATIONS } from './migrations.ts'
+import { SqliteWriterThread } from './writer-thread.ts'
 
 export interface SqliteStorageOptions extends StorageOptions {
   /** How long a writer waits for another connection's write lock. Default 5000 ms. */
@@ -70,6 +74,11 @@ export interface SqliteStorageOptions extends StorageOptions {
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** Apply pending migrations on open (default true). */
   readonly migrate?: boolean
+  /**
+   * Run group-commit batches on a writer thread (default true; always false for `:memory:`,
+   * which a second connection cannot share). False runs them on the event loop.
+   */
+  readonly writerThread?: boolean
 }
 
 type Row = Record<string, unknown>
@@ -93,20 +102,7 @@ function numOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : num(value)
 }
 
-/** Maps driver errors to StorageError codes; StorageErrors pass through. Never includes values. */
-function mapError(error: unknown): StorageError {
-  if (StorageError.is(error)) return error
-  const code = (error as { code?: unknown }).code
-  if (typeof code === 'string') {
-    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
-      return new StorageError('already-exists', 'a record with this key already exists', { cause: error })
-    }
-    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-      return new StorageError('not-found', 'a referenced record does not exist', { cause: error })
-    }
-  }
-  return new StorageError('unavailable', 'the database failed', { cause: error })
-}
+const mapError = mapSqliteError
 
 /** Runs `migrations` above the recorded version, each in its own IMMEDIATE transaction. */
 export function migrateSqlite(db: Db, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number {
@@ -141,16 +137,26 @@ export class SqliteStorage implements Storage {
   readonly #db: Db
   readonly #statements = new Map<string, Database.Statement>()
   readonly #queue: GroupCommitQueue<WriteCall, bigint[][] | number>
-  readonly #capacity: number
+  readonly #writer: SqliteMailboxWriter
+  readonly #thread: SqliteWriterThread | null
   #closed = false
 
-  constructor(db: Db, options: StorageOptions) {
+  /** `thread`: the writer thread that runs group-commit batches; null runs them here. */
+  constructor(db: Db, options: StorageOptions, thread: SqliteWriterThread | null = null) {
     this.#db = db
-    this.#capacity = Math.min(
-      Math.max(1, options.mailboxCapacity ?? MAX_MAILBOX_ENTRIES),
-      MAX_MAILBOX_ENTRIES,
+    this.#writer = new SqliteMailboxWriter(db, mailboxCapacity(options))
+    this.#thread = thread
+    // One batch in flight: calls reach the database in arrival order; the next batch fills
+    // while the current one commits.
+    this.#queue = new GroupCommitQueue(
+      thread !== null ? (calls) => thread.run(calls) : (calls) => this.#writer.runBatch(calls),
+      { ...options, maxInFlight: 1 },
     )
-    this.#queue = new GroupCommitQueue((calls) => this.#runBatch(calls), { ...options, maxInFlight: 1 })
+  }
+
+  /** True when group-commit batches run on the writer thread. */
+  get usesWriterThread(): boolean {
+    return this.#thread !== null
   }
 
   /** Group-commit counters: calls / batches is the mean batch size. */
@@ -210,6 +216,7 @@ export class SqliteStorage implements Storage {
     if (this.#closed) return
     await this.#queue.close()
     this.#closed = true
+    await this.#thread?.close()
     this.#db.close()
   }
 
@@ -531,65 +538,6 @@ export class SqliteStorage implements Storage {
     return this.#queue.submit({ kind: 'ack', deviceId, seqs }, seqs.length) as Promise<number>
   }
 
-  /** One group-commit batch: one IMMEDIATE transaction, one fsync at COMMIT. */
-  #runBatch(calls: WriteCall[]): Settled<bigint[][] | number>[] {
-    try {
-      return this.#db
-        .transaction(() => {
-          const states = new Map<DeviceId, MailboxState>()
-          const readState = this.#stmt(
-            'SELECT revoked_at, next_seq, mailbox_count FROM devices WHERE device_id = ?',
-          )
-          for (const id of listBatchDevices(calls)) {
-            const r = readState.get(id) as Row | undefined
-            if (r !== undefined) {
-              states.set(id, {
-                revoked: r.revoked_at !== null,
-                nextSeq: num(r.next_seq),
-                count: num(r.mailbox_count),
-              })
-            }
-          }
-          const plan = planMailboxBatch(calls, states, this.#capacity)
-          const insertPayload = this.#stmt(
-            'INSERT INTO payloads (payload, received_at, expires_at) VALUES (?, ?, ?)',
-          )
-          const payloadIds = plan.payloads.map(
-            (p) => insertPayload.run(buf(p.payload), p.receivedAt, p.expiresAt).lastInsertRowid,
-          )
-          const insertRow = this.#stmt('INSERT INTO mailbox (device_id, seq, payload_id) VALUES (?, ?, ?)')
-          for (const row of plan.rows) insertRow.run(row.deviceId, row.seq, payloadIds[row.payload]!)
-          const deleteRow = this.#stmt(
-            'DELETE FROM mailbox WHERE device_id = ? AND seq = ? RETURNING payload_id',
-          )
-          const deleted: { deviceId: DeviceId; seq: number }[] = []
-          const freed = new Set<number>()
-          for (const a of plan.acks) {
-            const r = deleteRow.get(a.deviceId, a.seq) as Row | undefined
-            if (r === undefined) continue
-            deleted.push({ deviceId: a.deviceId, seq: a.seq })
-            freed.add(num(r.payload_id))
-          }
-          creditAcks(plan, deleted, states)
-          const updateState = this.#stmt(
-            'UPDATE devices SET next_seq = ?, mailbox_count = ? WHERE device_id = ?',
-          )
-          for (const id of plan.touched) {
-            const s = states.get(id)!
-            updateState.run(s.nextSeq, s.count, id)
-          }
-          const deletePayload = this.#stmt(
-            'DELETE FROM payloads WHERE id = ? AND NOT EXISTS (SELECT 1 FROM mailbox WHERE payload_id = ?)',
-          )
-          for (const id of freed) deletePayload.run(id, id)
-          return plan.results
-        })
-        .immediate()
-    } catch (error) {
-      throw mapError(error)
-    }
-  }
-
   fetchMailbox(deviceId: DeviceId, afterSeq: bigint, limit: number, now: number): Promise<MailboxEntry[]> {
     return this.#read(() => {
       checkFetch(deviceId, afterSeq, limit, now)
@@ -663,7 +611,7 @@ export class SqliteStorage implements Storage {
           now,
         },
       ]
-      const [outcome] = this.#runBatch(calls)
+      const [outcome] = this.#writer.writeCalls(calls)
       // A refused commit or Welcome throws here, rolling back everything including the epoch.
       if (outcome !== undefined && !outcome.ok) throw outcome.error
       const epoch = request.epoch + 1n
@@ -889,7 +837,26 @@ export async function openSqliteStorage(
   } catch (error) {
     throw new StorageError('unavailable', 'cannot open the SQLite database', { cause: error })
   }
-  const storage = new SqliteStorage(db, options)
-  if (options.migrate !== false) await storage.migrate()
+  let storage: SqliteStorage
+  try {
+    if (options.migrate !== false) migrateSqlite(db)
+    const thread =
+      options.writerThread === false || path === ':memory:' || path === ''
+        ? null
+        : await SqliteWriterThread.start({
+            path,
+            busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
+            synchronous: options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
+            capacity: mailboxCapacity(options),
+          })
+    storage = new SqliteStorage(db, options, thread)
+  } catch (error) {
+    db.close()
+    throw mapError(error)
+  }
   return storage
+}
+
+function mailboxCapacity(options: StorageOptions): number {
+  return Math.min(Math.max(1, options.mailboxCapacity ?? MAX_MAILBOX_ENTRIES), MAX_MAILBOX_ENTRIES)
 }

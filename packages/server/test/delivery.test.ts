@@ -1,0 +1,157 @@
+/**
+ * The delivery pump's short-cuts, checked through the wire only plus a count of mailbox reads:
+ * an envelope committed by this process for a device connected here is handed over without
+ * reading storage; a full window leaves the rest in the mailbox for the acks to release, in
+ * order and never twice.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { parseConfig } from '../src/config.ts'
+import { createMemoryLogger } from '../src/logger.ts'
+import { createInviteCode, openConfiguredStorage, type RunningServer, startServer } from '../src/server.ts'
+import type { Storage } from '../src/storage/storage.ts'
+import { ApiClient } from './support/api-client.ts'
+import { WsTestClient } from './support/ws-client.ts'
+
+/** Small, so a burst overflows it. */
+const WINDOW = 4
+
+let server: RunningServer
+let api: ApiClient
+let wsUrl: string
+let dataDir: string
+const reads = { fetchMailbox: 0 }
+const clients: WsTestClient[] = []
+
+/** The real storage, with its mailbox reads counted. */
+function countReads(storage: Storage): Storage {
+  return new Proxy(storage, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown
+      if (typeof value !== 'function') return value
+      if (key === 'fetchMailbox') {
+        return (...args: Parameters<Storage['fetchMailbox']>) => {
+          reads.fetchMailbox++
+          return target.fetchMailbox(...args)
+        }
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target)
+    },
+  })
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'tacit-delivery-test-'))
+  const base = parseConfig(['--port', '0', '--data-dir', dataDir, '--rate-limit-address', 'off'], {})
+  const config = { ...base, policy: { ...base.policy, deliveryWindow: WINDOW } }
+  const storage = countReads(await openConfiguredStorage(config))
+  server = await startServer(config, { storage, log: createMemoryLogger(), printInvite: () => {} })
+  api = new ApiClient(server.url, (request) => server.app.fetch(request, { remoteAddress: '127.0.0.1' }))
+  wsUrl = `${server.url.replace('http', 'ws')}/v1/ws`
+})
+
+after(async () => {
+  await Promise.all(clients.map((c) => c.close()))
+  await server.close()
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+async function connect(): Promise<WsTestClient> {
+  const c = await WsTestClient.connect(wsUrl)
+  clients.push(c)
+  return c
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text)
+const text = (b: Uint8Array) => new TextDecoder().decode(b)
+
+async function pair(name: string) {
+  const now = Date.now()
+  const sender = await api.register(await createInviteCode(server.ctx.storage, now), `${name}-s`)
+  const rcpt = await api.register(await createInviteCode(server.ctx.storage, now), `${name}-r`)
+  const s = await connect()
+  assert.equal((await s.auth(sender.deviceId, sender.key)).type, 'auth-ok')
+  const r = await connect()
+  assert.equal((await r.auth(rcpt.deviceId, rcpt.key)).type, 'auth-ok')
+  return { s, r, rcpt }
+}
+
+describe('delivery', () => {
+  it('hands envelopes committed here to the connected recipient without reading its mailbox', async () => {
+    const { s, r, rcpt } = await pair('direct')
+    // One at a time, each acked before the next: every one fits the window.
+    const readsBefore = reads.fetchMailbox
+    for (let i = 0; i < 10; i++) {
+      const ok = await s.request({
+        type: 'send',
+        ttlSeconds: 0,
+        recipients: [rcpt.deviceId],
+        payload: bytes(`m${i}`),
+      })
+      assert.equal(ok.type, 'send-ok')
+      await r.waitFor(() => r.delivered.length === i + 1, `envelope ${i}`)
+      const ack = await r.request({ type: 'ack', seqs: [r.delivered[i]!.seq] })
+      assert.equal(ack.type === 'ack-ok' && ack.removed, 1)
+    }
+    assert.deepEqual(
+      r.delivered.map((d) => text(d.payload)),
+      Array.from({ length: 10 }, (_, i) => `m${i}`),
+    )
+    assert.equal(reads.fetchMailbox, readsBefore, 'no mailbox read for envelopes handed over directly')
+  })
+
+  it('a full window leaves the rest stored; acks release it in order, none twice', async () => {
+    const { s, r, rcpt } = await pair('window')
+    const n = 3 * WINDOW + 1
+    const answers = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        s.request({ type: 'send', ttlSeconds: 0, recipients: [rcpt.deviceId], payload: bytes(`w${i}`) }),
+      ),
+    )
+    assert.ok(answers.every((a) => a.type === 'send-ok'))
+    await r.waitFor(() => r.delivered.length === WINDOW, 'a full window')
+    // The window holds: nothing more until an ack (the sends are all durable by now).
+    const again = await s.request({
+      type: 'send',
+      ttlSeconds: 0,
+      recipients: [rcpt.deviceId],
+      payload: bytes(`w${n}`),
+    })
+    assert.equal(again.type, 'send-ok')
+    assert.equal(r.delivered.length, WINDOW)
+    let acked = 0
+    while (acked < n + 1) {
+      const batch = r.delivered.slice(acked).map((d) => d.seq)
+      assert.ok(batch.length > 0 && batch.length <= WINDOW, `window of ${batch.length}`)
+      acked += batch.length
+      await r.request({ type: 'ack', seqs: batch })
+      if (acked < n + 1) await r.waitFor(() => r.delivered.length > acked, `more after ${acked} acks`)
+    }
+    assert.deepEqual(
+      r.delivered.map((d) => text(d.payload)),
+      Array.from({ length: n + 1 }, (_, i) => `w${i}`),
+    )
+    const seqs = r.delivered.map((d) => d.seq)
+    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1n)
+  })
+
+  it('after a reconnect the stored backlog comes first, then new envelopes, in seq order', async () => {
+    const { s, r, rcpt } = await pair('reconnect')
+    await r.close()
+    for (let i = 0; i < 3; i++) {
+      await s.request({ type: 'send', ttlSeconds: 0, recipients: [rcpt.deviceId], payload: bytes(`b${i}`) })
+    }
+    const r2 = await connect()
+    await r2.auth(rcpt.deviceId, rcpt.key)
+    await r2.waitFor(() => r2.delivered.length === 3, 'backlog')
+    await s.request({ type: 'send', ttlSeconds: 0, recipients: [rcpt.deviceId], payload: bytes('b3') })
+    await r2.waitFor(() => r2.delivered.length === 4, 'new after backlog')
+    assert.deepEqual(
+      r2.delivered.map((d) => text(d.payload)),
+      ['b0', 'b1', 'b2', 'b3'],
+    )
+  })
+})

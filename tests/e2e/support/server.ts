@@ -1,0 +1,177 @@
+/**
+ * The real delivery server (`packages/server/src/main.ts`) as a child process on 127.0.0.1 with a
+ * random port, on SQLite in a temporary folder or on PostgreSQL in a fresh schema (dropped by
+ * `stop`); invites from its admin command. Every wait is bounded; `stop` kills what it started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export const REPO_ROOT = new URL('../../../', import.meta.url).pathname
+const MAIN = join(REPO_ROOT, 'packages/server/src/main.ts')
+const ADMIN = join(REPO_ROOT, 'packages/server/src/admin.ts')
+/** Generous: the machine is shared and each process compiles through tsx. */
+export const START_TIMEOUT_MS = 60_000
+const ADMIN_TIMEOUT_MS = 60_000
+const STOP_TIMEOUT_MS = 10_000
+export const POSTGRES_URL = process.env.TACIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+export interface E2eServerOptions {
+  /** PostgreSQL schema to create and use (dropped by `stop`); SQLite when absent. */
+  readonly postgresSchema?: string
+  /** More server flags, e.g. `--max-blob-mb 1024` or `--rate-limit-device off`. */
+  readonly extraArgs?: readonly string[]
+  /** Extra node flags for the server process (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[]
+}
+
+export interface E2eServer {
+  readonly url: string
+  readonly dataDir: string
+  readonly child: ChildProcess
+  invite(): Promise<string>
+  /** A counter or gauge from `GET /metrics` (0 when the series does not exist yet). */
+  metric(name: string, labels?: Readonly<Record<string, string>>): Promise<number>
+  stop(): Promise<void>
+}
+
+function storageArgs(o: E2eServerOptions): string[] {
+  return o.postgresSchema ? ['--postgres-url', POSTGRES_URL, '--postgres-schema', o.postgresSchema] : []
+}
+
+function runAdmin(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ADMIN, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), ADMIN_TIMEOUT_MS)
+  return new Promise((resolve) =>
+    child.once('close', (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    }),
+  )
+}
+
+export async function startE2eServer(options: E2eServerOptions = {}): Promise<E2eServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tacit-e2e-'))
+  const storage = storageArgs(options)
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.nodeArgs ?? []),
+      '--import',
+      'tsx',
+      MAIN,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      ...storage,
+      ...(options.extraArgs ?? []),
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let stdout = ''
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8192)
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
+    await exited
+    clearTimeout(timer)
+  }
+  let port: number
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), START_TIMEOUT_MS)
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString()
+        const m = /"event":"listening".*?"port":(\d+)/.exec(stdout)
+        if (m) {
+          clearTimeout(timer)
+          stdout = ''
+          resolve(Number(m[1]))
+        }
+        // Keep only the unfinished tail: the server logs one JSON line per event.
+        if (stdout.length > 65536) stdout = stdout.slice(-4096)
+      })
+      child.once('exit', () => {
+        clearTimeout(timer)
+        reject(new Error(`server exited: ${stderr}`))
+      })
+    })
+  } catch (error) {
+    await kill()
+    rmSync(dataDir, { recursive: true, force: true })
+    if (options.postgresSchema) await dropSchema(options.postgresSchema)
+    throw error
+  }
+  const url = `http://127.0.0.1:${port}`
+  return {
+    url,
+    dataDir,
+    child,
+    async invite() {
+      const r = await runAdmin(['invite', 'create', '--json', '--data-dir', dataDir, ...storage])
+      if (r.status !== 0) throw new Error(`invite create failed: ${r.stderr}`)
+      return (JSON.parse(r.stdout) as { code: string }).code
+    },
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${url}/metrics`)).text()
+      const want = Object.entries(labels)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',')
+      const series = want === '' ? name : `${name}{${want}}`
+      for (const line of text.split('\n')) {
+        if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1))
+      }
+      return 0
+    },
+    async stop() {
+      await kill()
+      rmSync(dataDir, { recursive: true, force: true })
+      if (options.postgresSchema) await dropSchema(options.postgresSchema)
+    },
+  }
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  if (!/^[a-z0-9_]{1,63}$/.test(schema)) throw new Error('a schema name is [a-z0-9_]{1,63}')
+  const pg = (await import('pg')).default
+  const client = new pg.Client({ connectionString: POSTGRES_URL })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Whether PostgreSQL answers at POSTGRES_URL (the suite on PostgreSQL needs it). */
+export async function postgresReachable(): Promise<boolean> {
+  try {
+    const pg = (await import('pg')).default
+    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 })
+    await client.connect()
+    await client.end()
+    return true
+  } catch {
+    return false
+  }
+}

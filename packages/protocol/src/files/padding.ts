@@ -2,8 +2,8 @@
  * Size buckets for file ciphertexts (docs/protocol/files.md §4). The server sees the blob's size;
  * it must not learn the file's. Padmé (Nikitin et al., "Reducing Metadata Leakage from Encrypted
  * Files and Communication with PURBs", PETS 2019, §4) rounds a length L up so that only its
- * top ⌊log2 E⌋ + 1 bits (E = ⌊log2 L⌋) remain: it leaks O(log log L) bits of the size and costs
- * at most 12% (less as files grow), where powers of two leak as little but cost up to 100%.
+ * top ⌊log2 E⌋ + 1 bits (E = ⌊log2 L⌋) remain: it leaks O(log log L) bits of the size and adds
+ * less than 2^−S (3.1% from 64 KiB to 4 GiB), where powers of two leak as little but cost up to 100%.
  * Below the floor every file looks the same.
  */
 import { FileError } from './errors.ts'

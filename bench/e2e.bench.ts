@@ -1,0 +1,331 @@
+/**
+ * `npm run bench:e2e` — the SDK end to end through a local server (DESIGN.md §9), each figure
+ * against a baseline measured in the same run:
+ *
+ * - messaging: N clients (2, 50) in pairs, each a `TacitClient` with its encrypted SQLite store,
+ *   closed loop with `--window` messages in flight per sender: messages/s decrypted and persisted
+ *   at the receivers, p50/p99 from the send call to the receiver's `message` event. Baseline:
+ *   the same number of wire-level devices relaying opaque payloads of the SDK's envelope size
+ *   through the same server (no MLS, no client store).
+ * - group: time to create a 100-member group whose members' KeyPackages are already uploaded:
+ *   createConversation until the commit (with all Welcomes) is accepted, until it returns, and
+ *   until the last member has joined (members are connected, in this process).
+ * - file: a 1 GiB file sent with the SDK (encrypt + upload, then download + decrypt + verify at
+ *   the receiver) against the same file copied through the blob API without encryption.
+ *
+ * The server is its own process (SQLite, rate limits off); all clients live in this process.
+ * CPU: the server's from /proc/<pid>/stat, this process's from process.cpuUsage().
+ *
+ * Flags: --json (one JSON object on stdout's last line; the table goes to stderr), --quick,
+ * --clients 2,50, --group-size 100, --file-mb 1024, --parts messaging,group,file, --window 8,
+ * --measure-ms 4000. TACIT_CPU_PROF_DIR=<dir> writes the server's V8 CPU profile there.
+ */
+import { randomFillSync } from 'node:crypto'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startE2eServer } from '../tests/e2e/support/server.ts'
+import { type BenchDevice, closeDevices, createDevices, sentApplicationSizes } from './e2e-clients.ts'
+import { runFileTransfer } from './e2e-file.ts'
+import { createClosedLoop, type LoopOptions, type LoopResult } from './e2e-loop.ts'
+import { copyThroughBlobApi, runRawLoop } from './e2e-raw.ts'
+import { percentile, readProcessCpuSeconds } from './relay-stats.ts'
+
+const MIB = 1024 * 1024
+/** Longest wait for in-flight messages after a phase, and for the last member to join. */
+const DRAIN_MS = 20_000
+const JOIN_TIMEOUT_MS = 120_000
+
+interface Options {
+  json: boolean
+  clients: number[]
+  groupSize: number
+  fileBytes: number
+  parts: string[]
+  window: number
+  warmupMs: number
+  measureMs: number
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const value = (name: string) => {
+    const i = argv.indexOf(name)
+    return i >= 0 ? argv[i + 1] : undefined
+  }
+  const quick = argv.includes('--quick')
+  return {
+    json: argv.includes('--json'),
+    clients: (value('--clients') ?? (quick ? '2,10' : '2,50')).split(',').map(Number),
+    groupSize: Number(value('--group-size') ?? (quick ? 20 : 100)),
+    fileBytes: Number(value('--file-mb') ?? (quick ? 64 : 1024)) * MIB,
+    parts: (value('--parts') ?? 'messaging,group,file').split(','),
+    window: Number(value('--window') ?? 8),
+    warmupMs: Number(value('--warmup-ms') ?? (quick ? 500 : 1000)),
+    measureMs: Number(value('--measure-ms') ?? (quick ? 2000 : 4000)),
+  }
+}
+
+function log(line: string): void {
+  console.error(line)
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '–'
+
+/** CPU seconds used by the server and by this process while `fn` runs. */
+async function withCpu<T>(serverPid: number, fn: () => Promise<T>) {
+  const s0 = readProcessCpuSeconds(serverPid)
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  const result = await fn()
+  const seconds = (performance.now() - t0) / 1000
+  const c = process.cpuUsage(c0)
+  return {
+    result,
+    serverCpu: (readProcessCpuSeconds(serverPid) - s0) / seconds,
+    clientCpu: (c.user + c.system) / 1e6 / seconds,
+  }
+}
+
+async function pairUp(devices: readonly BenchDevice[]): Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i + 1 < devices.length; i += 2) {
+    ids.push(await devices[i]!.client.createConversation({ members: [devices[i + 1]!.handle] }))
+  }
+  await Promise.all(devices.map((d) => d.client.sync()))
+  return ids
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2))
+  const started = Date.now()
+  const machine = {
+    nproc: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    loadStart: loadavg().map((l) => Number(l.toFixed(2))),
+  }
+  log(
+    `machine: nproc ${machine.nproc}, ${machine.cpu}, node ${machine.node}, load ${machine.loadStart.join(' ')}`,
+  )
+  const storeDir = mkdtempSync(join(tmpdir(), 'tacit-bench-e2e-'))
+  const profDir = process.env.TACIT_CPU_PROF_DIR
+  const server = await startE2eServer({
+    extraArgs: [
+      '--rate-limit-address',
+      'off',
+      '--rate-limit-device',
+      'off',
+      '--max-blob-mb',
+      '1024',
+      '--blob-quota-mb',
+      String(8 * 1024),
+    ],
+    ...(profDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {}),
+  })
+  const pid = server.child.pid!
+  const result: Record<string, unknown> = { machine, options: o }
+  const all: BenchDevice[] = []
+  try {
+    if (o.parts.includes('messaging')) {
+      const n = Math.max(...o.clients)
+      const devices = await createDevices({
+        serverUrl: server.url,
+        dataDir: server.dataDir,
+        storeDir,
+        handles: Array.from({ length: n }, (_, i) => `m${i}`),
+      })
+      all.push(...devices)
+      let current: ((tag: string) => void) | null = null
+      for (const d of devices) {
+        d.client.on('message', (m) => {
+          if (!m.outgoing) current?.(m.text)
+        })
+      }
+      const loopOptions: LoopOptions = {
+        window: o.window,
+        warmupMs: o.warmupMs,
+        measureMs: o.measureMs,
+        drainMs: DRAIN_MS,
+      }
+      const rows: Record<string, unknown>[] = []
+      log('')
+      log(`messaging: closed loop, ${o.window} in flight per sender, ${o.measureMs} ms measured`)
+      log('| clients | path | msgs/s | p50 ms | p99 ms | undelivered | srvCPU | cliCPU | vs raw |')
+      log('|---|---|---|---|---|---|---|---|---|')
+      for (const clients of o.clients) {
+        const set = devices.slice(0, clients)
+        const ids = await pairUp(set)
+        const senders = set.map((d, i) => {
+          const id = ids[i >> 1]!
+          return { send: async (tag: string) => void (await d.client.sendText(id, tag)) }
+        })
+        const loop = createClosedLoop(senders, loopOptions)
+        current = (tag) => loop.received(tag)
+        const e2e = await withCpu(pid, () => loop.run())
+        current = null
+        const sizes = [...sentApplicationSizes].sort((a, b) => a - b)
+        const size = percentile(sizes, 50)
+        const raw = await withCpu(pid, () =>
+          runRawLoop({ serverUrl: server.url, dataDir: server.dataDir, clients, size, loop: loopOptions }),
+        )
+        const ratio = e2e.result.perSecond / raw.result.perSecond
+        const row = (
+          path: string,
+          r: { result: LoopResult; serverCpu: number; clientCpu: number },
+          vs: string,
+        ) =>
+          log(
+            `| ${clients} | ${path} | ${fmt(r.result.perSecond)} | ${fmt(r.result.p50Ms, 1)} | ${fmt(r.result.p99Ms, 1)} | ${r.result.undelivered} | ${fmt(r.serverCpu, 2)} | ${fmt(r.clientCpu, 2)} | ${vs} |`,
+          )
+        row('SDK (MLS + store)', e2e, `${fmt(ratio, 2)}×`)
+        row(`raw ${size} B envelopes`, raw, '1.00×')
+        rows.push({ clients, envelopeBytes: size, sdk: e2e, raw, ratio })
+      }
+      result.messaging = rows
+    }
+
+    if (o.parts.includes('group')) {
+      const commitOks: number[] = []
+      const [owner] = await createDevices({
+        serverUrl: server.url,
+        dataDir: server.dataDir,
+        storeDir,
+        handles: ['g-owner'],
+        onCommitOk: (at) => commitOks.push(at),
+      })
+      all.push(owner!)
+      const setup0 = performance.now()
+      const members = await createDevices({
+        serverUrl: server.url,
+        dataDir: server.dataDir,
+        storeDir,
+        handles: Array.from({ length: o.groupSize }, (_, i) => `g${i}`),
+      })
+      all.push(...members)
+      const setupMs = performance.now() - setup0
+      const joinedAt = new Map<string, Map<string, number>>()
+      for (const m of members) {
+        m.client.on('conversation', (c) => {
+          const byMember = joinedAt.get(c.id) ?? new Map<string, number>()
+          if (!byMember.has(m.handle)) byMember.set(m.handle, performance.now())
+          joinedAt.set(c.id, byMember)
+        })
+      }
+      const run = await withCpu(pid, async () => {
+        const t0 = performance.now()
+        const id = await owner!.client.createConversation({
+          members: members.map((m) => m.handle),
+          name: 'bench group',
+        })
+        const returned = performance.now()
+        const deadline = returned + JOIN_TIMEOUT_MS
+        while ((joinedAt.get(id)?.size ?? 0) < members.length && performance.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20))
+        }
+        const joins = [...(joinedAt.get(id)?.values() ?? [])]
+        return {
+          members: members.length,
+          welcomesSentMs: (commitOks[0] ?? Number.NaN) - t0,
+          createReturnedMs: returned - t0,
+          lastJoinedMs: joins.length === members.length ? Math.max(...joins) - t0 : Number.NaN,
+          joined: joins.length,
+        }
+      })
+      log('')
+      log(
+        `group: ${o.groupSize} members, KeyPackages uploaded beforehand (set-up ${fmt(setupMs / 1000, 1)} s)`,
+      )
+      log(
+        '| members | commit+Welcomes accepted | createConversation returned | last member joined | joined | srvCPU | cliCPU | target |',
+      )
+      log('|---|---|---|---|---|---|---|---|')
+      const g = run.result
+      log(
+        `| ${g.members} | ${fmt(g.welcomesSentMs)} ms | ${fmt(g.createReturnedMs)} ms | ${fmt(g.lastJoinedMs)} ms | ${g.joined} | ${fmt(run.serverCpu, 2)} | ${fmt(run.clientCpu, 2)} | < 5,000 ms: ${g.createReturnedMs < 5000 ? 'met' : 'missed'} |`,
+      )
+      result.group = { ...run, setupMs }
+    }
+
+    if (o.parts.includes('file')) {
+      const path = join(storeDir, 'payload.bin')
+      writeRandomFile(path, o.fileBytes)
+      const ceiling = await withCpu(pid, () =>
+        copyThroughBlobApi({
+          serverUrl: server.url,
+          dataDir: server.dataDir,
+          path,
+          size: o.fileBytes,
+          downloadPath: join(storeDir, 'ceiling.out'),
+        }),
+      )
+      rmSync(join(storeDir, 'ceiling.out'), { force: true })
+      const mb = o.fileBytes / 1e6
+      const c = ceiling.result
+      log('')
+      log(`file: ${fmt(o.fileBytes / MIB)} MiB (MB/s = 10^6 bytes per second)`)
+      log('| path | upload MB/s | download MB/s | send+receive MB/s | srvCPU | cliCPU | vs ceiling |')
+      log('|---|---|---|---|---|---|---|')
+      const ceilingTotal = mb / ((c.uploadMs + c.downloadMs) / 1000)
+      log(
+        `| blob API, no encryption (ceiling) | ${fmt(mb / (c.uploadMs / 1000), 1)} | ${fmt(mb / (c.downloadMs / 1000), 1)} | ${fmt(ceilingTotal, 1)} | ${fmt(ceiling.serverCpu, 2)} | ${fmt(ceiling.clientCpu, 2)} | 1.00× |`,
+      )
+      const fileResult: Record<string, unknown> = { bytes: o.fileBytes, ceiling }
+      const sender = all.find((d) => d.handle === 'm0')
+      const receiver = all.find((d) => d.handle === 'm1')
+      const sdk =
+        sender && receiver
+          ? await withCpu(pid, () => runFileTransfer({ sender, receiver, path, size: o.fileBytes, storeDir }))
+          : null
+      if (sdk === null || sdk.result === null) {
+        log('| SDK (encrypted) | – | – | – | | | not measured: the SDK has no sendFile/downloadFile yet |')
+      } else {
+        const s = sdk.result
+        const total = mb / ((s.uploadMs + s.downloadMs) / 1000)
+        const ratio = total / ceilingTotal
+        log(
+          `| SDK: encrypt+upload, download+decrypt+verify | ${fmt(mb / (s.uploadMs / 1000), 1)} | ${fmt(mb / (s.downloadMs / 1000), 1)} | ${fmt(total, 1)} | ${fmt(sdk.serverCpu, 2)} | ${fmt(sdk.clientCpu, 2)} | ${fmt(ratio, 2)}× (target ≥ 0.5×: ${ratio >= 0.5 ? 'met' : 'missed'}) |`,
+        )
+        fileResult.sdk = sdk
+        fileResult.ratio = ratio
+      }
+      result.file = fileResult
+    }
+  } finally {
+    await closeDevices(all).catch(() => undefined)
+    await server.stop()
+    rmSync(storeDir, { recursive: true, force: true })
+  }
+  result.loadEnd = loadavg().map((l) => Number(l.toFixed(2)))
+  result.seconds = Math.round((Date.now() - started) / 1000)
+  log('')
+  log(`load at the end ${(result.loadEnd as number[]).join(' ')}; total ${result.seconds} s`)
+  if (o.json) console.log(JSON.stringify(result))
+}
+
+function writeRandomFile(path: string, size: number): void {
+  const chunk = new Uint8Array(16 * MIB)
+  const fd = openSync(path, 'w')
+  try {
+    for (let done = 0; done < size; ) {
+      const n = Math.min(chunk.length, size - done)
+      randomFillSync(chunk, 0, n)
+      writeSync(fd, chunk, 0, n)
+      done += n
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    },
+  )
+}

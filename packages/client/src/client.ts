@@ -17,6 +17,10 @@
  *
  * Events: 'message', 'edit', 'delete', 'reaction', 'receipt', 'typing', 'conversation',
  * 'membership', 'alert' (see `ClientEvents`).
+ *
+ * Files (`sendFile`, `downloadFile`) need a `FilePlatform` in the options (on Node
+ * `nodeFiles()` from `src/node/node-files.ts`); verification (`safetyNumber`, `verifyContact`,
+ * `markVerified`, `contacts`, `checkContacts`) needs nothing more.
  */
 import type { CryptoBackend } from '@tacit/crypto/backend'
 import { bytesToHex, equalBytes, hexToBytes } from '@tacit/crypto/bytes'
@@ -30,6 +34,14 @@ import {
 import { type ContentBody, decodeContent, encodeContent, MESSAGE_ID_BYTES } from '@tacit/protocol/content'
 import { decodeCredential } from '@tacit/protocol/credential'
 import { ProtocolError } from '@tacit/protocol/errors'
+import {
+  DEFAULT_MEDIA_TYPE,
+  decodeFileDescriptor,
+  encodeFileDescriptor,
+  type FileDescriptor,
+  isValidFileName,
+  isValidMediaType,
+} from '@tacit/protocol/files/descriptor'
 import {
   createCommit,
   createGroup,
@@ -47,6 +59,12 @@ import {
 import { decodeKeyPackage } from '@tacit/protocol/key-package'
 import { standardPolicy } from '@tacit/protocol/policy'
 import { restoreGroup, snapshotGroup } from '@tacit/protocol/snapshot'
+import { VerificationError } from '@tacit/protocol/verification/errors'
+import {
+  compareScannedVerificationCode,
+  encodeVerificationCode,
+} from '@tacit/protocol/verification/qr-payload'
+import { combineFingerprints, computeFingerprint } from '@tacit/protocol/verification/safety-number'
 import { base64urlToBytes, bytesToBase64url } from '@tacit/protocol/wire/encoding'
 import { MAX_ACK_SEQS, MAX_RECIPIENTS } from '@tacit/protocol/wire/limits'
 import {
@@ -86,7 +104,14 @@ import {
 } from './conversation/records.ts'
 import { decodeEnvelope, ENVELOPE_ID_BYTES, type Envelope, encodeEnvelope } from './envelope.ts'
 import { ClientError } from './errors.ts'
-import { Directory } from './identity/directory.ts'
+import {
+  certifiedContact,
+  getVerifiedRecord,
+  listVerifiedRecords,
+  newVerifiedRecord,
+  putVerifiedRecord,
+} from './identity/contacts.ts'
+import { Directory, type DirectoryAlert, type TrustRecord } from './identity/directory.ts'
 import {
   MAX_COMMIT_ATTEMPTS,
   MAX_HISTORY_PAGE,
@@ -94,6 +119,8 @@ import {
   MAX_NAME_BYTES,
   MAX_RECEIPT_BATCH,
   MAX_SEEN_ENVELOPES,
+  MAX_VERIFICATION_INPUT_CHARS,
+  MAX_VERIFIED_CONTACTS,
   SELF_UPDATE_INTERVAL_MS,
   SYNC_TIMEOUT_MS,
 } from './limits.ts'
@@ -121,9 +148,13 @@ import {
   NS,
   type StoreTransaction,
 } from './state/store-port.ts'
+import { httpBlobReader } from './transfer/download.ts'
+import type { FilePlatform, FileSource, TransferProgress } from './transfer/ports.ts'
+import { uploadFile } from './transfer/upload.ts'
 
-export type { ConversationId, MessageId, Person, StoredMessage } from './conversation/records.ts'
+export type { ConversationId, FileInfo, MessageId, Person, StoredMessage } from './conversation/records.ts'
 export { ClientError } from './errors.ts'
+export type { FilePlatform, FileSource, TransferProgress } from './transfer/ports.ts'
 
 export interface ConversationSummary {
   readonly id: ConversationId
@@ -146,8 +177,15 @@ export interface DeviceInfo {
   readonly current: boolean
 }
 
+/**
+ * Something the user should know. `identity-changed`: the server (or a group member's
+ * credential) shows another identity key for the handle than the one trusted; it is not adopted,
+ * and `wasVerified` says a verification was voided by it. `device-added`, `device-removed`,
+ * `device-key-changed`: a verified contact's device list differs from the one the user was last
+ * told about (each change is raised once; the verification stands, docs/protocol/verification.md §4).
+ */
 export type Alert =
-  | { readonly kind: 'identity-changed'; readonly handle: string }
+  | DirectoryAlert
   | { readonly kind: 'undecryptable'; readonly conversationId: ConversationId; readonly reason: string }
   | { readonly kind: 'commit-dropped'; readonly conversationId: ConversationId }
   | { readonly kind: 'device-revoked' }
@@ -171,6 +209,67 @@ export interface ClientEvents {
 }
 export type ClientEventName = keyof ClientEvents
 
+export interface SendFileOptions {
+  /** The name recipients see (default: the source's own base name). */
+  readonly name?: string
+  /** RFC 6838 `type/subtype` (default: the source's, else application/octet-stream). */
+  readonly type?: string
+  /**
+   * Upload progress: bytes of the file done and its size (the padded ciphertext uploaded, scaled
+   * to the file's size). Starts above 0 when an interrupted upload resumes.
+   */
+  readonly onProgress?: TransferProgress
+  /** Stops the upload; the next `sendFile` of the same source resumes it. */
+  readonly signal?: AbortSignal
+}
+
+export interface SentFile {
+  /** The file message's id. */
+  readonly id: MessageId
+  readonly name: string
+  readonly mediaType: string
+  readonly size: number
+  /** Bytes of the file that an earlier, interrupted upload had already sent (0 if none). */
+  readonly resumedFrom: number
+}
+
+export interface DownloadFileOptions {
+  /** Bytes of the file decrypted and checked so far, and its size. */
+  readonly onProgress?: TransferProgress
+  /** Stops the download; the next call for the same destination continues where it stopped. */
+  readonly signal?: AbortSignal
+}
+
+export interface DownloadedFile {
+  readonly path: string
+  readonly name: string
+  readonly mediaType: string
+  readonly size: number
+}
+
+export interface SafetyNumberInfo {
+  /** 60 digits, the same on both sides. */
+  readonly digits: string
+  /** The digits in 12 groups of 5, for display. */
+  readonly groups: readonly string[]
+  /** The verification code to show as a QR code (byte mode), docs/protocol/verification.md §3. */
+  readonly qrPayload: Uint8Array
+  /** The same code as hex, for a terminal or a copy-paste (`verifyContact` accepts it). */
+  readonly qrText: string
+  /** The identity key held for the contact, which these numbers pin. */
+  readonly identityKey: Uint8Array
+}
+
+export interface ContactInfo {
+  readonly handle: string
+  /** The identity key trusted for the handle (first seen, or verified). */
+  readonly identityKey: Uint8Array
+  readonly verified: boolean
+  /** When the user verified it (null if never). */
+  readonly verifiedAt: number | null
+  readonly firstSeen: number
+}
+
 interface CommonOptions {
   readonly store: ClientStore
   readonly backend: CryptoBackend
@@ -180,6 +279,8 @@ interface CommonOptions {
   readonly clock?: () => number
   /** How often each conversation gets a self-update (post-compromise security). */
   readonly selfUpdateIntervalMs?: number
+  /** File reading and writing for `sendFile` and `downloadFile` (on Node: `nodeFiles()`). */
+  readonly files?: FilePlatform
 }
 
 export interface CreateAccountOptions extends CommonOptions {
@@ -254,6 +355,8 @@ function checkHandles(handles: readonly string[]): void {
 export class TacitClient {
   readonly handle: string
   readonly deviceId: string
+  /** This user's Ed25519 identity public key (what contacts verify). */
+  readonly identityKey: Uint8Array
 
   private readonly listeners = new Map<ClientEventName, Set<Listener>>()
   private readonly groups = new Map<ConversationId, Group>()
@@ -271,6 +374,8 @@ export class TacitClient {
   private seenSinceCleanup = 0
   private readonly auth: MlsAuthenticationService
   private readonly directory: Directory
+  private readonly uploading = new Set<string>()
+  private ownFingerprint: Uint8Array | null = null
 
   private constructor(
     private readonly account: AccountMaterial,
@@ -281,16 +386,18 @@ export class TacitClient {
     private readonly transport: Transport,
     private readonly now: () => number,
     private readonly selfUpdateIntervalMs: number,
+    private readonly files: FilePlatform | null,
   ) {
     this.handle = account.handle
     this.deviceId = account.deviceId
-    this.directory = new Directory(store, api, now, (a) => this.emit('alert', a))
+    this.identityKey = account.identity.publicKey.slice()
+    this.directory = new Directory(backend, store, api, now, (a) => this.emit('alert', a))
     this.auth = createAuthenticationService({
       backend,
       identityOf: this.directory.identityOf,
       onReject: (handle, reason) => {
         if (reason === 'identity-key-mismatch' && handle !== null) {
-          this.emit('alert', { kind: 'identity-changed', handle })
+          void this.directory.reportIdentityMismatch(handle).catch(() => undefined)
         }
       },
     })
@@ -339,6 +446,7 @@ export class TacitClient {
       transport,
       now,
       o.selfUpdateIntervalMs ?? SELF_UPDATE_INTERVAL_MS,
+      o.files ?? null,
     )
     await client.directory.trustOnFirstUse(account.handle, account.identity.publicKey)
     await client.directory.recordRoute(account.handle, account.memberId, account.deviceId)
@@ -364,6 +472,7 @@ export class TacitClient {
       transport,
       now,
       o.selfUpdateIntervalMs ?? SELF_UPDATE_INTERVAL_MS,
+      o.files ?? null,
     )
   }
 
@@ -1004,6 +1113,15 @@ export class TacitClient {
       : before.filter((m) => !is.has(k(m))).map((m) => ({ handle: m.handle, memberId: m.deviceId }))
     if (added.length || removed.length || removedSelf) {
       this.emit('membership', { conversationId: id, added, removed, removedSelf })
+      void this.recheckVerified([...added, ...removed].map((p) => p.handle)).catch(() => undefined)
+    }
+  }
+
+  /** A verified contact's devices changed in a group: ask the directory, which alerts on changes. */
+  private async recheckVerified(handles: readonly string[]): Promise<void> {
+    for (const h of new Set(handles)) {
+      if (h === this.handle) continue
+      if ((await getVerifiedRecord(this.store, h))?.verified) await this.directory.refresh(h)
     }
   }
 
@@ -1019,7 +1137,15 @@ export class TacitClient {
     return [...new Set(routes.values())].filter((d) => d !== this.deviceId)
   }
 
-  private async sendContent(id: ConversationId, body: ContentBody): Promise<MessageId> {
+  /**
+   * `alsoInTx` runs in the transaction that persists the message (a file upload's record is
+   * deleted there, so a crash never leaves the upload both sent and resumable).
+   */
+  private async sendContent(
+    id: ConversationId,
+    body: ContentBody,
+    alsoInTx?: (tx: StoreTransaction) => Promise<void>,
+  ): Promise<MessageId> {
     return this.exclusive(async () => {
       const c = await this.requireConversation(id)
       const group = await this.loadGroup(c)
@@ -1048,6 +1174,7 @@ export class TacitClient {
         }
         const ev = await applyContent(tx, next, content, self, this.handle, this.now())
         await putConversation(tx, next)
+        if (alsoInTx) await alsoInTx(tx)
         return ev
       })
       this.groups.set(id, encrypted.group)
@@ -1109,6 +1236,315 @@ export class TacitClient {
   /** Sends an encoded file descriptor (docs/protocol/files.md) as a message. */
   async sendFileDescriptor(id: ConversationId, descriptor: Uint8Array): Promise<MessageId> {
     return this.sendContent(id, { type: 'file', descriptor })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Files (docs/protocol/files.md; transfer: src/transfer/)
+
+  private requireFiles(): FilePlatform {
+    if (!this.files) {
+      throw new ClientError(
+        'usage',
+        'no file platform: pass `files` (on Node: nodeFiles()) when opening the client',
+      )
+    }
+    return this.files
+  }
+
+  /**
+   * Sends a file: encrypts it while uploading (constant memory, 64 KiB chunks, ciphertext padded
+   * to a size bucket), then sends its descriptor (blob id, key, digest, size, name, type) as an
+   * MLS application message. `source` is a platform name (on Node, a path) or a `FileSource`.
+   *
+   * Resumable: the upload's state (blob id, key, nonce prefix, last checkpoint the server
+   * confirmed) is kept in the store, so calling `sendFile` again with the same conversation and
+   * the same unchanged file — in this process or after a restart — continues at the server's
+   * offset. The state is deleted in the transaction that stores the sent message.
+   */
+  async sendFile(
+    conversationId: ConversationId,
+    source: string | FileSource,
+    o: SendFileOptions = {},
+  ): Promise<SentFile> {
+    const c = await this.requireConversation(conversationId)
+    if (!c.active) throw new ClientError('not-member', 'this device is no longer in the conversation')
+    const file = typeof source === 'string' ? await this.requireFiles().openSource(source) : source
+    const name = o.name ?? file.name
+    const mediaType = o.type ?? file.type ?? DEFAULT_MEDIA_TYPE
+    if (!isValidFileName(name))
+      throw new ClientError(
+        'usage',
+        'the file name must be 1–255 bytes, no path separators or control characters',
+      )
+    if (!isValidMediaType(mediaType)) throw new ClientError('usage', 'the media type must be type/subtype')
+    const guard = `${conversationId}\0${file.identity}`
+    if (this.uploading.has(guard)) throw new ClientError('usage', 'this file is already being sent here')
+    this.uploading.add(guard)
+    try {
+      const upload = await uploadFile({
+        backend: this.backend,
+        api: this.api,
+        store: this.store,
+        now: this.now,
+        conversationId,
+        source: file,
+        name,
+        mediaType,
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      })
+      await this.connect()
+      const id = await this.sendContent(
+        conversationId,
+        { type: 'file', descriptor: encodeFileDescriptor(upload.descriptor) },
+        (tx) => tx.delete(NS.uploads, key(upload.uploadKey)),
+      )
+      return { id, name, mediaType, size: file.size, resumedFrom: upload.resumedFrom }
+    } finally {
+      this.uploading.delete(guard)
+    }
+  }
+
+  /**
+   * Downloads, decrypts and checks the file of a file message into `destination`. Nothing is at
+   * `destination` unless every chunk authenticated and the whole file matched the descriptor's
+   * size and digest (it is written beside it first, then renamed into place; an existing file
+   * there is replaced only then). A blob that fails those checks — modified, cut, reordered,
+   * not the one described — throws `ClientError('file-tampered')`. An interrupted download
+   * (network, `signal`, crash) keeps its verified part out of view, and the next call for the
+   * same destination continues from there with a range request.
+   */
+  async downloadFile(
+    conversationId: ConversationId,
+    messageId: MessageId,
+    destination: string,
+    o: DownloadFileOptions = {},
+  ): Promise<DownloadedFile> {
+    const descriptor = await this.fileDescriptorOf(conversationId, messageId)
+    if (descriptor.blobId === '') throw new ClientError('usage', 'this file was not uploaded to a server')
+    const platform = this.requireFiles()
+    try {
+      await platform.decryptTo(
+        this.backend,
+        destination,
+        { key: descriptor.key, size: descriptor.size, digest: descriptor.digest },
+        httpBlobReader(this.api, descriptor.blobId, o.signal),
+        { ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) },
+      )
+    } catch (error) {
+      if (
+        ProtocolError.is(error, 'decrypt-failed') ||
+        ProtocolError.is(error, 'verification-failed') ||
+        ProtocolError.is(error, 'malformed')
+      ) {
+        throw new ClientError(
+          'file-tampered',
+          'the downloaded file failed its integrity check (modified, cut, or not the file described); nothing was saved',
+          { cause: error },
+        )
+      }
+      if (o.signal?.aborted && !ClientError.is(error)) {
+        throw new ClientError('closed', 'the download was cancelled', { cause: error })
+      }
+      throw error
+    }
+    return {
+      path: destination,
+      name: descriptor.name,
+      mediaType: descriptor.mediaType,
+      size: descriptor.size,
+    }
+  }
+
+  private async fileDescriptorOf(
+    conversationId: ConversationId,
+    messageId: MessageId,
+  ): Promise<FileDescriptor> {
+    const c = await this.requireConversation(conversationId)
+    const m = await getMessage(this.store, c, messageId)
+    if (!m || m.kind !== 'file' || m.file === undefined)
+      throw new ClientError('usage', 'no file message with this id in the conversation')
+    if (m.deleted) throw new ClientError('usage', 'this file message was deleted')
+    try {
+      return decodeFileDescriptor(base64urlToBytes(m.file, 'descriptor'))
+    } catch (cause) {
+      throw new ClientError('malformed', 'the file message’s descriptor does not decode', { cause })
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Verification (docs/protocol/verification.md)
+
+  private async ownFingerprintOf(): Promise<Uint8Array> {
+    this.ownFingerprint ??= await computeFingerprint(this.backend, {
+      handle: this.handle,
+      identityKey: this.account.identity.publicKey,
+    })
+    return this.ownFingerprint
+  }
+
+  private async peerIdentity(handle: string): Promise<Uint8Array> {
+    if (handle === this.handle) throw new ClientError('usage', 'that is this account: name a contact')
+    const identityKey = await this.directory.identityOf(handle)
+    if (!identityKey) throw new ClientError('unknown-handle', `no account ${handle}`)
+    return identityKey
+  }
+
+  /**
+   * The safety number and verification code of this user and `handle`, from the identity key
+   * held for them (trusted on first use, fetched from the directory if not known yet). Both
+   * people see the same digits; each shows their own QR code for the other to scan.
+   */
+  async safetyNumber(handle: string): Promise<SafetyNumberInfo> {
+    const identityKey = await this.peerIdentity(handle)
+    const own = await this.ownFingerprintOf()
+    const peer = await computeFingerprint(this.backend, { handle, identityKey })
+    const number = combineFingerprints(own, peer)
+    const qrPayload = encodeVerificationCode({ presenterFingerprint: own, scannerFingerprint: peer })
+    return {
+      digits: number.digits,
+      groups: number.groups,
+      qrPayload,
+      qrText: bytesToHex(qrPayload),
+      identityKey,
+    }
+  }
+
+  /**
+   * Checks what the contact shows — the QR code scanned from their screen (bytes, or its hex),
+   * or the 60 digits typed in (spaces allowed) — against the keys held here, and marks the
+   * contact verified only if it matches. A mismatch throws `ClientError('verification-failed')`
+   * and changes nothing (also when the code scanned is this user's own).
+   */
+  async verifyContact(handle: string, scanned: Uint8Array | string): Promise<ContactInfo> {
+    const identityKey = await this.peerIdentity(handle)
+    const own = await this.ownFingerprintOf()
+    const peer = await computeFingerprint(this.backend, { handle, identityKey })
+    let payload: Uint8Array
+    if (typeof scanned === 'string') {
+      if (scanned.length > MAX_VERIFICATION_INPUT_CHARS)
+        throw new ClientError(
+          'too-large',
+          `above MAX_VERIFICATION_INPUT_CHARS (${MAX_VERIFICATION_INPUT_CHARS})`,
+        )
+      const text = scanned.replace(/\s+/g, '')
+      if (/^\d{60}$/.test(text)) {
+        const expected = combineFingerprints(own, peer).digits
+        if (!equalBytes(new TextEncoder().encode(text), new TextEncoder().encode(expected))) {
+          throw new ClientError(
+            'verification-failed',
+            'the safety number does not match: do not trust this contact yet',
+          )
+        }
+        return this.markVerifiedKey(handle, identityKey)
+      }
+      if (!/^([0-9a-fA-F]{2})+$/.test(text))
+        throw new ClientError('malformed', 'give the 60 digits or the verification code in hex')
+      payload = hexToBytes(text.toLowerCase())
+    } else {
+      payload = scanned
+    }
+    try {
+      compareScannedVerificationCode({ own, peer }, payload)
+    } catch (error) {
+      if (
+        VerificationError.isReason(error, 'fingerprint-mismatch') ||
+        VerificationError.isReason(error, 'scanned-own-code')
+      ) {
+        throw new ClientError('verification-failed', error.message, { cause: error })
+      }
+      if (VerificationError.isReason(error, 'too-large'))
+        throw new ClientError('too-large', error.message, { cause: error })
+      throw new ClientError('malformed', 'the scanned code is not a Tacit verification code', {
+        cause: error,
+      })
+    }
+    return this.markVerifiedKey(handle, identityKey)
+  }
+
+  /**
+   * Marks `handle` verified: the user compared the safety number in person and it matched.
+   * Records the identity key held for them and their current devices; from then on, a change
+   * of either raises an `alert`.
+   */
+  async markVerified(handle: string): Promise<ContactInfo> {
+    return this.markVerifiedKey(handle, await this.peerIdentity(handle))
+  }
+
+  private async markVerifiedKey(handle: string, identityKey: Uint8Array): Promise<ContactInfo> {
+    const account = await this.directory.refresh(handle)
+    if (!account) throw new ClientError('unknown-handle', `no account ${handle}`)
+    if (!equalBytes(account.identityKey, identityKey)) {
+      throw new ClientError(
+        'verification-failed',
+        'the directory now gives another identity key for this handle: compare again',
+      )
+    }
+    const existing = await getVerifiedRecord(this.store, handle)
+    if (!existing && (await this.store.list(NS.verified)).length >= MAX_VERIFIED_CONTACTS) {
+      throw new ClientError(
+        'too-large',
+        `at most MAX_VERIFIED_CONTACTS (${MAX_VERIFIED_CONTACTS}) verified contacts`,
+      )
+    }
+    const record = newVerifiedRecord(await certifiedContact(this.backend, account), this.now())
+    await this.store.transaction((tx) => putVerifiedRecord(tx, record))
+    return this.contact(handle)
+  }
+
+  /** One contact: the identity key held for them and whether it is verified. */
+  async contact(handle: string): Promise<ContactInfo> {
+    const identityKey = await this.peerIdentity(handle)
+    const trust = await getJson<TrustRecord>(this.store, NS.trust, handle, 'trust record')
+    const record = await getVerifiedRecord(this.store, handle)
+    const verified =
+      record?.verified === true &&
+      equalBytes(base64urlToBytes(record.identityKey, 'identityKey'), identityKey)
+    return {
+      handle,
+      identityKey,
+      verified,
+      verifiedAt: verified ? record!.verifiedAt : null,
+      firstSeen: trust?.firstSeen ?? this.now(),
+    }
+  }
+
+  /** Everyone this device holds an identity key for (other than this user), by handle. */
+  async contacts(): Promise<ContactInfo[]> {
+    const verified = new Map((await listVerifiedRecords(this.store)).map((r) => [r.handle, r]))
+    const out: ContactInfo[] = []
+    for (const e of await this.store.list(NS.trust)) {
+      const handle = keyText(e.key)
+      if (handle === this.handle) continue
+      const trust = decodeJson<TrustRecord>(e.value, 'trust record')
+      const identityKey = base64urlToBytes(trust.identityKey, 'identityKey')
+      const record = verified.get(handle)
+      const isVerified =
+        record?.verified === true &&
+        equalBytes(base64urlToBytes(record.identityKey, 'identityKey'), identityKey)
+      out.push({
+        handle,
+        identityKey,
+        verified: isVerified,
+        verifiedAt: isVerified ? record!.verifiedAt : null,
+        firstSeen: trust.firstSeen,
+      })
+    }
+    return out.sort((a, b) => (a.handle < b.handle ? -1 : a.handle > b.handle ? 1 : 0))
+  }
+
+  /**
+   * Asks the directory about every verified contact now; returns (and emits as `alert`) what
+   * changed since the user was last told: identity keys, devices added, removed or re-keyed.
+   * (The client also checks by itself when a verified contact's devices change in a group.)
+   */
+  async checkContacts(): Promise<Alert[]> {
+    const alerts: Alert[] = []
+    for (const r of await listVerifiedRecords(this.store)) {
+      if (!r.verified) continue
+      alerts.push(...(await this.directory.refreshWithAlerts(r.handle)).alerts)
+    }
+    return alerts
   }
 
   async editMessage(id: ConversationId, messageId: MessageId, text: string): Promise<void> {

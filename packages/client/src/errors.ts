@@ -17,6 +17,8 @@ export type ClientErrorCode =
   | 'link-invalid' // a device-link code or answer does not decode, or was not for us
   | 'too-large' // an input above a MAX_* limit
   | 'malformed' // stored or received bytes do not decode
+  | 'file-tampered' // a downloaded blob failed authentication or its digest: nothing was saved
+  | 'verification-failed' // a scanned code or typed safety number does not match: not verified
   | 'internal' // a bug: report it
 
 export class ClientError extends Error {

@@ -32,3 +32,21 @@ export const MAX_LINK_CODE_CHARS = 4096
 export const MAX_LINK_PACKAGE_BYTES = 256 * 1024
 /** Conversation name, in UTF-8 bytes (the content format's own limit). */
 export const MAX_NAME_BYTES = 256
+/**
+ * Blob bytes in one upload request (one PATCH, docs/protocol/server.md §3.5). Requests end on
+ * file-chunk boundaries so that the server's offset is always a resumable checkpoint; the
+ * server refuses bodies above its MAX_BLOB_CHUNK_BYTES (4 MiB), which this equals.
+ */
+export const MAX_UPLOAD_REQUEST_BYTES = 4 * 1024 * 1024
+/** Attempts at one upload request or one download range after a network failure. */
+export const MAX_TRANSFER_RETRIES = 5
+/** First back-off between transfer retries; doubles per attempt. */
+export const TRANSFER_RETRY_MIN_MS = 200
+/** A download that delivers no byte for this long is cut (and resumed by a retry). */
+export const TRANSFER_IDLE_TIMEOUT_MS = 30_000
+/** Unfinished uploads remembered for resuming (one record each in the store). */
+export const MAX_PENDING_UPLOADS = 256
+/** Verified contacts kept (one record each in the store). */
+export const MAX_VERIFIED_CONTACTS = 10_000
+/** The longest text `verifyContact` looks at (a hex QR payload is 138 characters; digits 60). */
+export const MAX_VERIFICATION_INPUT_CHARS = 1024

@@ -133,7 +133,7 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       const rec = new Recorder(again)
       await again.sync()
       assert.deepEqual(rec.texts(id), ['while you were away 1', 'while you were away 2'])
-      carol = { client: again, recorder: rec }
+      carol = { client: again, recorder: rec, store }
     })
 
     it('concurrent commits from two members both land, nobody is stuck', async () => {

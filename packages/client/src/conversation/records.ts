@@ -6,6 +6,7 @@
  */
 import { bytesToHex } from '@tacit/crypto/bytes'
 import type { Content } from '@tacit/protocol/content'
+import { decodeFileDescriptor } from '@tacit/protocol/files/descriptor'
 import { bytesToBase64url } from '@tacit/protocol/wire/encoding'
 import { MAX_RECEIPT_BATCH } from '../limits.ts'
 import {
@@ -47,6 +48,16 @@ export interface Person {
   readonly memberId: string
 }
 
+/** What a file message says about its file (the key and digest stay in the descriptor). */
+export interface FileInfo {
+  /** The sender's name for it: a label, never a path (docs/protocol/files.md §8). */
+  readonly name: string
+  /** RFC 6838 `type/subtype`. */
+  readonly mediaType: string
+  /** Real size in bytes. */
+  readonly size: number
+}
+
 export interface StoredMessage {
   readonly id: MessageId
   readonly conversationId: ConversationId
@@ -57,8 +68,13 @@ export interface StoredMessage {
   readonly receivedAt: number
   readonly kind: 'text' | 'file'
   text: string
-  /** For `file`: the encoded file descriptor (docs/protocol/files.md), base64url. */
+  /**
+   * For `file`: the encoded file descriptor (docs/protocol/files.md §8), base64url. It holds the
+   * file key: never log it. `downloadFile` reads it.
+   */
   readonly file?: string
+  /** For `file` whose descriptor decodes: name, type and size. */
+  readonly fileInfo?: FileInfo
   edited: boolean
   deleted: boolean
   /** reaction → handles that reacted with it. */
@@ -151,6 +167,17 @@ export function newConversation(id: ConversationId, storageKey: string, now: num
   }
 }
 
+function fileFields(descriptor: Uint8Array): { file: string; fileInfo?: FileInfo } {
+  const file = bytesToBase64url(descriptor)
+  try {
+    const d = decodeFileDescriptor(descriptor)
+    return { file, fileInfo: { name: d.name, mediaType: d.mediaType, size: d.size } }
+  } catch {
+    // Kept as received; `downloadFile` reports it as malformed.
+    return { file }
+  }
+}
+
 const addUnique = (list: string[], v: string) => (list.includes(v) ? list : [...list, v])
 
 /**
@@ -184,7 +211,7 @@ export async function applyContent(
         receivedAt,
         kind: body.type,
         text: body.type === 'text' ? body.text : '',
-        ...(body.type === 'file' ? { file: bytesToBase64url(body.descriptor) } : {}),
+        ...(body.type === 'file' ? fileFields(body.descriptor) : {}),
         edited: false,
         deleted: false,
         reactions: {},

@@ -6,18 +6,32 @@
  * key the key directory gives for a handle is recorded in the store; from then on only that key
  * is accepted for the handle (the authentication service rejects credentials signed by any
  * other), and a directory answer with a different key raises an `identity-changed` alert and
- * is not adopted. Verification (issue #4 item 5) builds on the same records.
+ * is not adopted.
+ *
+ * Verification (docs/protocol/verification.md §4) hooks in here: every directory answer for a
+ * contact the user verified goes through the protocol's `detectContactChanges` against the
+ * record kept in `contacts.ts`; each change is alerted once, and an identity key change voids
+ * the verification.
  *
  * Routes map (handle, memberId — the device id inside a credential) to the server's device id.
  * They come from the key directory's device list (each device's registered credential) and from
  * KeyPackage claims. A wrong route can only misdirect ciphertext, never expose it: MLS decides
  * who can read.
  */
+import type { CryptoBackend } from '@tacit/crypto/backend'
 import { equalBytes } from '@tacit/crypto/bytes'
 import { decodeCredential } from '@tacit/protocol/credential'
+import { type ContactAlert, detectContactChanges } from '@tacit/protocol/verification/contact-changes'
 import { base64urlToBytes, bytesToBase64url } from '@tacit/protocol/wire/encoding'
 import type { DirectoryAccount, HttpApi } from '../net/http-api.ts'
 import { type ClientStore, decodeJson, encodeJson, getJson, key, NS } from '../state/store-port.ts'
+import {
+  certifiedContact,
+  getVerifiedRecord,
+  lastSeenIdentity,
+  putVerifiedRecord,
+  withSeenDevices,
+} from './contacts.ts'
 
 export interface TrustRecord {
   readonly identityKey: string
@@ -25,12 +39,23 @@ export interface TrustRecord {
   readonly verified: boolean
 }
 
-export type AlertSink = (alert: { kind: 'identity-changed'; handle: string }) => void
+/** What the directory tells the user about: a changed identity key, and device changes of verified contacts. */
+export type DirectoryAlert =
+  | { readonly kind: 'identity-changed'; readonly handle: string; readonly wasVerified: boolean }
+  | {
+      readonly kind: 'device-added' | 'device-removed' | 'device-key-changed'
+      readonly handle: string
+      /** The device id inside the device's credential (what group members see). */
+      readonly memberId: string
+    }
+
+export type AlertSink = (alert: DirectoryAlert) => void
 
 export class Directory {
   private readonly trusted = new Map<string, Uint8Array>()
 
   constructor(
+    private readonly backend: CryptoBackend,
     private readonly store: ClientStore,
     private readonly api: HttpApi,
     private readonly now: () => number,
@@ -74,11 +99,27 @@ export class Directory {
    * identity key, and records routes for devices whose credential the trusted key signed.
    */
   async refresh(handle: string): Promise<DirectoryAccount | null> {
+    return (await this.refreshWithAlerts(handle)).account
+  }
+
+  /** `refresh`, also returning the alerts it raised (they go to the alert sink as well). */
+  async refreshWithAlerts(
+    handle: string,
+  ): Promise<{ account: DirectoryAccount | null; alerts: DirectoryAlert[] }> {
+    const alerts: DirectoryAlert[] = []
+    const account = await this.refreshInto(handle, (a) => {
+      alerts.push(a)
+      this.alert(a)
+    })
+    return { account, alerts }
+  }
+
+  private async refreshInto(handle: string, alert: AlertSink): Promise<DirectoryAccount | null> {
     const account = await this.api.getAccount(handle)
     if (!account) return null
     const ok = await this.trustOnFirstUse(handle, account.identityKey)
     if (!ok) {
-      this.alert({ kind: 'identity-changed', handle })
+      await this.reportIdentityMismatch(handle, alert)
       return account
     }
     const routes: [string, string][] = []
@@ -101,7 +142,38 @@ export class Directory {
         if (k.startsWith(`${handle}/`) && !live.has(k)) await tx.delete(NS.routes, e.key)
       }
     })
+    await this.checkVerified(account, alert)
     return account
+  }
+
+  /**
+   * Someone showed an identity key for `handle` other than the trusted one (the directory, or a
+   * credential in a group): alert, and void a verification of that handle.
+   */
+  async reportIdentityMismatch(handle: string, alert: AlertSink = this.alert): Promise<void> {
+    const record = await getVerifiedRecord(this.store, handle)
+    const wasVerified = record?.verified === true
+    if (record && wasVerified) {
+      await this.store.transaction((tx) => putVerifiedRecord(tx, { ...record, verified: false }))
+    }
+    alert({ kind: 'identity-changed', handle, wasVerified })
+  }
+
+  /** Alerts on what changed for a verified contact since the user was last told; returns the alerts. */
+  private async checkVerified(account: DirectoryAccount, alert: AlertSink): Promise<readonly ContactAlert[]> {
+    const record = await getVerifiedRecord(this.store, account.handle)
+    if (!record?.verified) return []
+    const current = await certifiedContact(this.backend, account)
+    const { stillVerified, alerts } = detectContactChanges(lastSeenIdentity(record), current)
+    if (alerts.length === 0) return []
+    const next = stillVerified ? withSeenDevices(record, current.devices) : { ...record, verified: false }
+    await this.store.transaction((tx) => putVerifiedRecord(tx, next))
+    for (const a of alerts) {
+      if (a.kind === 'identity-key-changed')
+        alert({ kind: 'identity-changed', handle: a.handle, wasVerified: true })
+      else alert({ kind: a.kind, handle: a.handle, memberId: a.deviceId })
+    }
+    return alerts
   }
 
   async recordRoute(handle: string, memberId: string, deviceId: string): Promise<void> {

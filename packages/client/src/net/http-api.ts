@@ -77,7 +77,25 @@ export class HttpApi {
   private async raw(method: string, path: string, json?: unknown, token?: string): Promise<Json> {
     const headers: Record<string, string> = {}
     if (json !== undefined) headers['content-type'] = 'application/json'
-    if (token !== undefined) headers.authorization = `Bearer ${token}`
+    const response = await this.exchange(method, path, {
+      headers,
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+      ...(token !== undefined ? { token } : {}),
+    })
+    return response.json
+  }
+
+  /**
+   * One bounded request: the whole answer is read before the timeout ends. Error answers become
+   * `ClientError('server')` with the server's code; a success answer is parsed as JSON if any.
+   */
+  private async exchange(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: string | Uint8Array; token?: string },
+  ): Promise<{ json: Json; headers: Headers }> {
+    const headers: Record<string, string> = { ...(init.headers ?? {}) }
+    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
     const controller = new AbortController()
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS)
     let response: Response
@@ -88,7 +106,8 @@ export class HttpApi {
           method,
           headers,
           signal: controller.signal,
-          ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+          // A Uint8Array is a valid body; the DOM typings want an ArrayBuffer-backed one.
+          ...(init.body !== undefined ? { body: init.body as BodyInit } : {}),
         }),
       )
       text = await response.text()
@@ -107,14 +126,8 @@ export class HttpApi {
         throw new ClientError('malformed', `${method} ${path}: the answer is not JSON`, { cause })
       }
     }
-    if (!response.ok) {
-      const error = (body.error ?? {}) as { code?: string; message?: string; currentEpoch?: string }
-      throw new ClientError('server', `${method} ${path}: ${error.code ?? response.status}`, {
-        serverCode: error.code ?? `http-${response.status}`,
-        ...(error.currentEpoch !== undefined ? { currentEpoch: BigInt(error.currentEpoch) } : {}),
-      })
-    }
-    return body
+    if (!response.ok) throw serverErrorOf(method, path, response.status, body)
+    return { json: body, headers: response.headers }
   }
 
   async challenge(): Promise<Uint8Array> {
@@ -139,17 +152,22 @@ export class HttpApi {
 
   /** A bearer request; opens (or re-opens once) the session as needed. */
   private async authed(method: string, path: string, json?: unknown): Promise<Json> {
+    return this.withSession((token) => this.raw(method, path, json, token))
+  }
+
+  /** Runs `call` with a live session token; once more with a fresh one if the server says expired. */
+  private async withSession<T>(call: (token: string) => Promise<T>): Promise<T> {
     // A minute of slack so a session does not expire between our check and the server's.
     let token =
       this.sessionToken !== null && this.sessionExpiresAt > this.now() + 60_000
         ? this.sessionToken
         : await this.openSession()
     try {
-      return await this.raw(method, path, json, token)
+      return await call(token)
     } catch (error) {
       if (!ClientError.isServer(error, 'unauthenticated')) throw error
       token = await this.openSession()
-      return this.raw(method, path, json, token)
+      return call(token)
     }
   }
 
@@ -244,4 +262,138 @@ export class HttpApi {
       lastResort: k.lastResort === true,
     }))
   }
+
+  // -----------------------------------------------------------------------------------------
+  // Blobs (docs/protocol/server.md §3.5): the ciphertext of files, uploaded at explicit offsets.
+
+  /** Starts an upload of `size` blob bytes (counted against the account's quota at once). */
+  async createBlob(size: number): Promise<BlobStatus> {
+    return blobStatusOf(await this.authed('POST', '/v1/blobs', { size }))
+  }
+
+  /** Where an upload stands (uploader only); null when the server has no such blob (expired). */
+  async blobStatus(blobId: string): Promise<BlobStatus | null> {
+    try {
+      return blobStatusOf(await this.authed('GET', `/v1/blobs/${encodeURIComponent(blobId)}/upload`))
+    } catch (error) {
+      if (ClientError.isServer(error, 'not-found')) return null
+      throw error
+    }
+  }
+
+  /** Appends `bytes` at `offset`; the server stores the request whole or not at all. */
+  async appendBlob(blobId: string, offset: number, bytes: Uint8Array): Promise<BlobStatus> {
+    return this.withSession(async (token) => {
+      const r = await this.exchange('PATCH', `/v1/blobs/${encodeURIComponent(blobId)}`, {
+        headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) },
+        body: bytes,
+        token,
+      })
+      return blobStatusOf(r.json)
+    })
+  }
+
+  /** Deletes an upload of ours (frees the quota). */
+  async deleteBlob(blobId: string): Promise<void> {
+    await this.authed('DELETE', `/v1/blobs/${encodeURIComponent(blobId)}`)
+  }
+
+  /**
+   * Opens the blob from byte `offset` (an RFC 9110 §14.1.2 range when offset > 0) and returns
+   * the body as it arrives. Waiting for the answer's headers is bounded by REQUEST_TIMEOUT_MS;
+   * the caller bounds the gaps between body pieces and aborts `signal` to stop.
+   */
+  async openBlob(
+    blobId: string,
+    offset: number,
+    signal: AbortSignal,
+  ): Promise<{ body: ReadableStream<Uint8Array>; total: number }> {
+    return this.withSession(async (token) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}` }
+      if (offset > 0) headers.range = `bytes=${offset}-`
+      const controller = new AbortController()
+      const onAbort = () => controller.abort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS)
+      const path = `/v1/blobs/${encodeURIComponent(blobId)}`
+      let response: Response
+      try {
+        response = await this.transport.fetch(
+          new Request(new URL(path, this.serverUrl), { method: 'GET', headers, signal: controller.signal }),
+        )
+      } catch (cause) {
+        signal.removeEventListener('abort', onAbort)
+        throw new ClientError(controller.signal.aborted ? 'timeout' : 'network', `GET ${path} failed`, {
+          cause,
+        })
+      } finally {
+        clearTimeout(timer)
+      }
+      if (!response.ok || response.body === null) {
+        signal.removeEventListener('abort', onAbort)
+        let body: Json = {}
+        try {
+          body = JSON.parse(await response.text()) as Json
+        } catch {
+          body = {}
+        }
+        throw serverErrorOf('GET', path, response.status, body)
+      }
+      const expected = offset > 0 ? 206 : 200
+      if (response.status !== expected) {
+        controller.abort()
+        throw new ClientError('malformed', `GET ${path}: status ${response.status}, expected ${expected}`)
+      }
+      const range = response.headers.get('content-range')
+      const total =
+        offset > 0
+          ? Number(/\/(\d+)$/.exec(range ?? '')?.[1] ?? Number.NaN)
+          : Number(response.headers.get('content-length'))
+      if (offset > 0 && !(range ?? '').startsWith(`bytes ${offset}-`)) {
+        controller.abort()
+        throw new ClientError('malformed', `GET ${path}: the range answered is not the one asked`)
+      }
+      return { body: response.body, total }
+    })
+  }
+}
+
+export interface BlobStatus {
+  readonly blobId: string
+  /** The declared blob size. */
+  readonly size: number
+  /** Bytes the server holds; the next upload request starts here. */
+  readonly offset: number
+  readonly complete: boolean
+  readonly expiresAt: number
+}
+
+function blobStatusOf(r: Json): BlobStatus {
+  const blobId = r.blobId
+  const size = r.size
+  const offset = r.offset
+  if (
+    typeof blobId !== 'string' ||
+    !Number.isSafeInteger(size) ||
+    !Number.isSafeInteger(offset) ||
+    (offset as number) < 0 ||
+    (offset as number) > (size as number)
+  ) {
+    throw new ClientError('malformed', 'the server answered a blob status that does not decode')
+  }
+  return {
+    blobId,
+    size: size as number,
+    offset: offset as number,
+    complete: r.complete === true,
+    expiresAt: Number(r.expiresAt),
+  }
+}
+
+function serverErrorOf(method: string, path: string, status: number, body: Json): ClientError {
+  const error = (body.error ?? {}) as { code?: string; message?: string; currentEpoch?: string }
+  return new ClientError('server', `${method} ${path}: ${error.code ?? status}`, {
+    serverCode: error.code ?? `http-${status}`,
+    ...(error.currentEpoch !== undefined ? { currentEpoch: BigInt(error.currentEpoch) } : {}),
+  })
 }

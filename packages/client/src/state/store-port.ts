@@ -36,6 +36,13 @@ export const NS = {
   seen: defineNamespace('client.seen'),
   /** A pending device link on a new device (its ephemeral keys). */
   link: defineNamespace('client.link'),
+  /**
+   * Unfinished file uploads, by a hash of (conversation, source identity): blob id, file key,
+   * header (nonce prefix) and the last checkpoint the server confirmed (transfer/upload.ts).
+   */
+  uploads: defineNamespace('client.uploads'),
+  /** Contacts the user verified: handle → identity key and device list (identity/contacts.ts). */
+  verified: defineNamespace('client.verified'),
 } as const
 
 /** Messages of one conversation live in their own namespace, ordered by local sequence. */

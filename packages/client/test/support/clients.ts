@@ -1,6 +1,8 @@
 /** Test clients: the real SDK over Node's transport, each with its own encrypted store. */
 import { nodeBackend } from '@tacit/crypto/node/backend'
 import { type ClientEventName, type ClientEvents, TacitClient } from '../../src/client.ts'
+import type { Transport } from '../../src/net/transport.ts'
+import { nodeFiles } from '../../src/node/node-files.ts'
 import { nodeTransport } from '../../src/node/ws-transport.ts'
 import { createMemoryStoreBackend } from '../../src/store/memory-backend.ts'
 import { createEncryptedStore } from '../../src/store/sealed-store.ts'
@@ -41,16 +43,24 @@ export class Recorder {
   }
 }
 
-export async function createAccount(serverUrl: string, invite: string, handle: string, store?: Store) {
+export async function createAccount(
+  serverUrl: string,
+  invite: string,
+  handle: string,
+  store?: Store,
+  options: { transport?: Transport } = {},
+) {
+  const own = store ?? (await newStore())
   const client = await TacitClient.createAccount({
     serverUrl,
     invite,
     handle,
-    store: store ?? (await newStore()),
+    store: own,
     backend: nodeBackend,
-    transport: nodeTransport(),
+    transport: options.transport ?? nodeTransport(),
+    files: nodeFiles(),
   })
   const recorder = new Recorder(client)
   await client.connect()
-  return { client, recorder }
+  return { client, recorder, store: own }
 }

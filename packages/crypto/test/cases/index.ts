@@ -1,6 +1,7 @@
 import type { CaseGroup } from '../../../../tests/harness/cases.ts'
 import type { CryptoBackend } from '../../src/backend.ts'
 import { aeadCases } from './aead.cases.ts'
+import { argon2Cases } from './argon2.cases.ts'
 import { basicsCases } from './basics.cases.ts'
 import { dhCases } from './dh.cases.ts'
 import { hpkeCases } from './hpke.cases.ts'
@@ -25,5 +26,8 @@ export function cryptoCaseGroups(backend: CryptoBackend): CaseGroup[] {
     hpkeCases(backend),
     mlsCryptoBasicsCases(backend),
     mlsSuiteCases(backend),
+    // Argon2id is backend-independent (@noble/hashes); the light scope runs everywhere, the
+    // heavy memory tiers once, in argon2.test.ts.
+    argon2Cases('light'),
   ]
 }

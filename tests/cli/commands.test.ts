@@ -180,7 +180,7 @@ describe('tacit commands (fake SDK)', () => {
       [['read', 'bob', '--frob'], /Unknown option '--frob'/],
       [['read', 'bob', 'extra'], /unexpected argument "extra"/],
       [['verify', 'Not A Handle'], /is not a handle/],
-      [['verify', 'bob', '--scan', 'xyz'], /--scan takes the verification code as hex/],
+      [['verify', 'bob', '--scan', 'xyz'], /--scan takes the verification code in hex/],
       [['--server', 'ftp://x', 'account', 'create', '--invite', 'AAAAAAAAAAAAAAAAAAAAAA', 'alice'], /http/],
       [['--server', 'not a url', 'group', 'list'], /not a URL/],
       [['account', 'create', 'alice'], /missing --invite/],

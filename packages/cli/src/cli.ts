@@ -12,6 +12,9 @@ import { Output, type OutputStreams } from './output.ts'
 import { COMMANDS, isGroup } from './registry.ts'
 import { Session } from './session.ts'
 
+/** Stack frames printed with an internal error (a bug report needs the place, not the data). */
+const MAX_REPORTED_FRAMES = 8
+
 export interface CliIo extends OutputStreams {
   readonly stdin: NodeJS.ReadStream
 }
@@ -133,8 +136,16 @@ export async function runCli(run: CliRun): Promise<number> {
 
 function reportError(out: Output, error: CliError, env: NodeJS.ProcessEnv): void {
   out.streams.stderr.write(`tacit: ${error.message}\n`)
-  if (env.TACIT_DEBUG === '1' && error.cause instanceof Error && error.cause.stack) {
-    out.streams.stderr.write(`${error.cause.stack}\n`)
+  const stack = error.cause instanceof Error ? error.cause.stack : undefined
+  if (env.TACIT_DEBUG === '1' && stack) {
+    out.streams.stderr.write(`${stack}\n`)
+  } else if (error.code === 'internal' && stack) {
+    // Where it failed, for the bug report; not the original message, which may quote data.
+    const frames = stack
+      .split('\n')
+      .filter((l) => /^\s+at /.test(l))
+      .slice(0, MAX_REPORTED_FRAMES)
+    out.streams.stderr.write(`${frames.join('\n')}\n`)
   }
   if (out.json) {
     out.streams.stdout.write(

@@ -53,10 +53,15 @@ export interface DeviceSummary {
   readonly revoked: boolean
 }
 
-export interface ContactIdentity {
-  readonly handle: string
-  readonly identityKey: Uint8Array
-  readonly verified: boolean
+export interface SafetyNumber {
+  /** 60 digits, the same on both sides. */
+  readonly digits: string
+  /** The digits in 12 groups of 5. */
+  readonly groups: readonly string[]
+  /** The verification code to show as a QR code (docs/protocol/verification.md §3). */
+  readonly qrPayload: Uint8Array
+  /** The same code in hex, to compare or paste (`tacit verify --scan`). */
+  readonly qrText: string
 }
 
 export type ClientEvent =
@@ -128,24 +133,34 @@ export interface CliClient {
   setTyping(conversationId: string, typing: boolean): Promise<void>
   history(conversationId: string, limit: number): Promise<MessageRecord[]>
 
+  /** Resumable: the same file sent again to the same conversation continues the upload. */
   sendFile(
     conversationId: string,
     path: string,
-    options: { readonly name: string | undefined; readonly onProgress: TransferProgress },
-  ): Promise<{ readonly id: string; readonly size: number }>
+    options: {
+      readonly name: string | undefined
+      readonly onProgress: TransferProgress
+      readonly signal: AbortSignal
+    },
+  ): Promise<{ readonly id: string; readonly size: number; readonly resumedFrom: number }>
   /** Downloads, decrypts and checks the file of `messageId`; writes `destination` only once it verified. */
   getFile(
     conversationId: string,
     messageId: string,
     destination: string,
-    options: { readonly onProgress: TransferProgress },
+    options: { readonly onProgress: TransferProgress; readonly signal: AbortSignal },
   ): Promise<{ readonly path: string; readonly size: number; readonly name: string }>
 
   devices(): Promise<DeviceSummary[]>
   revokeDevice(deviceId: string): Promise<void>
 
-  /** The identity key held for `handle` (fetched from the server's directory if not known). */
-  contactIdentity(handle: string): Promise<ContactIdentity>
+  /** The safety number and verification code of the local user and `handle`. */
+  safetyNumber(handle: string): Promise<SafetyNumber>
+  /** Whether `handle` is verified (with the identity key held for them now). */
+  isVerified(handle: string): Promise<boolean>
+  /** Checks the code (hex) or the 60 digits the contact shows; marks them verified if it matches. */
+  verifyContact(handle: string, scanned: string): Promise<void>
+  /** Records that the user compared the safety number and it matched. */
   markVerified(handle: string): Promise<void>
   /**
    * Approves a new device of the local user that shows `linkCode`: registers it, sends it the

@@ -110,6 +110,7 @@ const CODE_CLASSES: Readonly<Record<string, CliErrorCode>> = {
   'decrypt-failed': 'verification',
   'credential-rejected': 'verification',
   'integrity-failed': 'verification',
+  'file-tampered': 'verification',
   'digest-mismatch': 'verification',
   'identity-changed': 'verification',
   'invalid-commit': 'verification',
@@ -157,7 +158,8 @@ const CODE_CLASSES: Readonly<Record<string, CliErrorCode>> = {
 const HINTS: Readonly<Record<string, string>> = {
   'not-registered': ' (no account in this profile: tacit account create, or --profile)',
   'not-initialized': ' (no account in this profile: tacit account create, or --profile)',
-  'wrong-passphrase': '',
+  'already-initialized': ' (this profile already has an account: choose another --profile)',
+  'already-registered': ' (this profile already has an account: choose another --profile)',
 }
 
 function readCode(value: unknown): string | undefined {

@@ -3,10 +3,10 @@
  * SQLite file, `STORE_FILE`, in the profile folder), runs a `TacitClient` on it, and presents it
  * as the CLI's `CliClient` (client-api.ts). A change of the SDK's API touches this file only.
  *
- * What the SDK does not provide yet fails with a `not-available` CliError (exit code 6) naming
- * the operation: file transfer, and identity keys for verification.
+ * An operation the SDK does not provide fails with a `not-available` CliError (exit code 6)
+ * naming it (`notAvailable`); at present every CliClient operation is bound.
  */
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   type ClientEvents,
@@ -14,10 +14,10 @@ import {
   type StoredMessage,
   TacitClient,
 } from '@tacit/client/client'
+import { nodeFiles } from '@tacit/client/node/node-files'
 import { nodeTransport } from '@tacit/client/node/ws-transport'
 import { createSqliteStore, openSqliteStore } from '@tacit/client/store/sqlite-store'
 import { nodeBackend } from '@tacit/crypto/node/backend'
-import { decodeFileDescriptor } from '@tacit/protocol/files/descriptor'
 import type {
   CliClient,
   ClientEvent,
@@ -26,7 +26,7 @@ import type {
   FileSummary,
   MessageRecord,
 } from './client-api.ts'
-import { CliError, notAvailable } from './errors.ts'
+import { CliError } from './errors.ts'
 
 /** The encrypted store inside the profile folder. */
 export const STORE_FILE = 'tacit.db'
@@ -41,18 +41,26 @@ function storePath(profileDir: string): string {
   return join(profileDir, STORE_FILE)
 }
 
-function kdfParams(): { kdfParams?: typeof INSECURE_KDF } {
-  if (process.env[INSECURE_FAST_KDF_ENV] !== '1') return {}
-  process.stderr.write(
-    `tacit: warning: ${INSECURE_FAST_KDF_ENV}=1: this store's passphrase is cheap to guess\n`,
-  )
-  return { kdfParams: INSECURE_KDF }
-}
-
 async function createStore(profileDir: string, passphrase: string) {
   // Only the owner may list or read the profile: the store is sealed, but its size is not.
   mkdirSync(profileDir, { recursive: true, mode: 0o700 })
-  return createSqliteStore(storePath(profileDir), passphrase, { crypto: nodeBackend, ...kdfParams() })
+  const insecure = process.env[INSECURE_FAST_KDF_ENV] === '1'
+  const store = await createSqliteStore(storePath(profileDir), passphrase, {
+    crypto: nodeBackend,
+    ...(insecure ? { kdfParams: INSECURE_KDF } : {}),
+  })
+  if (insecure) {
+    process.stderr.write(
+      `tacit: warning: ${INSECURE_FAST_KDF_ENV}=1: this store's passphrase is cheap to guess\n`,
+    )
+  }
+  return store
+}
+
+/** The store file and SQLite's write-ahead log and shared-memory files beside it. */
+function removeStoreFiles(profileDir: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal'])
+    rmSync(`${storePath(profileDir)}${suffix}`, { force: true })
 }
 
 async function openStore(profileDir: string, passphrase: string) {
@@ -79,8 +87,12 @@ export const sdkClientFactory: ClientFactory = {
       store,
       backend: nodeBackend,
       transport: nodeTransport(),
+      files: nodeFiles(),
     }).catch(async (error: unknown) => {
+      // The server refused (used invite, taken handle): leave no half-made profile behind, so
+      // the same command with a good invite works.
       await store.lock()
+      removeStoreFiles(p.profileDir)
       throw error
     })
     return bindClient(client, p.server, () => store.lock())
@@ -93,6 +105,7 @@ export const sdkClientFactory: ClientFactory = {
       store,
       backend: nodeBackend,
       transport: nodeTransport(),
+      files: nodeFiles(),
     }).catch(async (error: unknown) => {
       await store.lock()
       throw error
@@ -116,6 +129,7 @@ export const sdkClientFactory: ClientFactory = {
       store,
       backend: nodeBackend,
       transport: nodeTransport(),
+      files: nodeFiles(),
     }).catch(async (error: unknown) => {
       await store.lock()
       throw error
@@ -129,13 +143,10 @@ function summaryOf(c: SdkConversation): ConversationSummary {
 }
 
 function fileOf(m: StoredMessage): FileSummary | undefined {
-  if (m.kind !== 'file' || m.file === undefined) return undefined
-  try {
-    const d = decodeFileDescriptor(Buffer.from(m.file, 'base64url'))
-    return { name: d.name, size: Number(d.size), mediaType: d.mediaType }
-  } catch {
-    return { name: '(unreadable file description)', size: 0, mediaType: 'application/octet-stream' }
-  }
+  if (m.kind !== 'file') return undefined
+  const info = m.fileInfo
+  if (!info) return { name: '(unreadable file description)', size: 0, mediaType: 'application/octet-stream' }
+  return { name: info.name, size: info.size, mediaType: info.mediaType }
 }
 
 function recordOf(m: StoredMessage): MessageRecord {
@@ -168,17 +179,20 @@ function bindClient(
   server: string | undefined,
   closeStore: () => Promise<void>,
 ): CliClient {
-  let connected: Promise<void> | undefined
+  // A one-shot command must first apply what waits in the mailbox: a commit another member
+  // made since this device last ran moves the group to a new epoch, and a message sent in the
+  // old one would not reach members who joined in the new one. Once per run is enough: after
+  // that the connection applies incoming commits as they come.
+  let synced: Promise<void> | undefined
   const connect = () => {
-    connected ??= client.connect()
-    return connected
+    synced ??= client.connect().then(() => client.sync())
+    return synced
   }
   const history = async (id: string, limit: number) => (await client.history(id, { limit })).map(recordOf)
   return {
-    account: { handle: client.handle, deviceId: client.deviceId, server, identityKey: undefined },
+    account: { handle: client.handle, deviceId: client.deviceId, server, identityKey: client.identityKey },
     async sync() {
       await connect()
-      await client.sync()
     },
     async close() {
       try {
@@ -241,28 +255,40 @@ function bindClient(
         added: uniqueHandles(m.added),
         removed: uniqueHandles(m.removed),
       }))
-      on('alert', (a) => {
+      on('alert', (a): ClientEvent => {
+        const alert = (handle: string, detail: string): ClientEvent => ({
+          type: 'alert',
+          handle,
+          kind: a.kind,
+          detail,
+        })
         switch (a.kind) {
           case 'identity-changed':
-            return {
-              type: 'alert',
-              handle: a.handle,
-              kind: a.kind,
-              detail: 'their identity key changed: verify again',
-            }
+            return alert(
+              a.handle,
+              a.wasVerified
+                ? 'their identity key CHANGED and your verification no longer holds: verify again in person'
+                : 'their identity key changed: verify them before trusting it',
+            )
+          case 'device-added':
+            return alert(
+              a.handle,
+              `a device was added (${a.memberId}); if they did not add it, do not trust it`,
+            )
+          case 'device-removed':
+            return alert(a.handle, `a device was removed (${a.memberId})`)
+          case 'device-key-changed':
+            return alert(a.handle, `the key of device ${a.memberId} changed`)
           case 'device-revoked':
-            return { type: 'alert', handle: client.handle, kind: a.kind, detail: 'this device was revoked' }
+            return alert(client.handle, 'this device was revoked')
           case 'undecryptable':
-            return {
-              type: 'alert',
-              handle: '',
-              kind: a.kind,
-              detail: `a message could not be decrypted (${a.reason})`,
-            }
+            return alert(
+              '',
+              `a message in ${a.conversationId.slice(0, 12)} could not be decrypted (${a.reason})`,
+            )
           case 'commit-dropped':
-            return { type: 'alert', handle: '', kind: a.kind, detail: 'a group change was refused' }
+            return alert('', `a group change in ${a.conversationId.slice(0, 12)} was refused`)
         }
-        return undefined
       })
       return () => {
         for (const off of offs) off()
@@ -311,11 +337,22 @@ function bindClient(
       await client.setTyping(id, typing)
     },
     history,
-    async sendFile() {
-      throw notAvailable('file transfer (the SDK has no streaming upload yet)')
+    async sendFile(id, path, o) {
+      await connect()
+      const sent = await client.sendFile(id, path, {
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        onProgress: o.onProgress,
+        signal: o.signal,
+      })
+      return { id: sent.id, size: sent.size, resumedFrom: sent.resumedFrom }
     },
-    async getFile() {
-      throw notAvailable('file transfer (the SDK has no streaming download yet)')
+    async getFile(id, messageId, destination, o) {
+      await connect()
+      const got = await client.downloadFile(id, messageId, destination, {
+        onProgress: o.onProgress,
+        signal: o.signal,
+      })
+      return { path: got.path, size: got.size, name: got.name }
     },
     async devices() {
       return (await client.devices()).map((d) => ({
@@ -329,11 +366,18 @@ function bindClient(
       await connect()
       await client.revokeDevice(deviceId)
     },
-    async contactIdentity() {
-      throw notAvailable('verification (the SDK does not expose identity keys yet)')
+    async safetyNumber(handle) {
+      const n = await client.safetyNumber(handle)
+      return { digits: n.digits, groups: n.groups, qrPayload: n.qrPayload, qrText: n.qrText }
     },
-    async markVerified() {
-      throw notAvailable('marking a contact verified')
+    async isVerified(handle) {
+      return (await client.contact(handle)).verified
+    },
+    async verifyContact(handle, scanned) {
+      await client.verifyContact(handle, scanned)
+    },
+    async markVerified(handle) {
+      await client.markVerified(handle)
     },
     async approveLink(code) {
       await connect()

@@ -9,10 +9,16 @@ import type {
   CliClient,
   ClientEvent,
   ClientFactory,
-  ContactIdentity,
   ConversationSummary,
   MessageRecord,
+  SafetyNumber,
 } from '../../../packages/cli/src/client-api.ts'
+import { nodeBackend } from '../../../packages/crypto/src/node/backend.ts'
+import {
+  checkScannedVerificationCode,
+  createVerificationCode,
+} from '../../../packages/protocol/src/verification/qr-payload.ts'
+import { computeSafetyNumber } from '../../../packages/protocol/src/verification/safety-number.ts'
 
 interface FakeAccount {
   handle: string
@@ -196,14 +202,45 @@ export class FakeWorld {
         return [{ deviceId: account.deviceId, current: true, createdAt: undefined, revoked: false }]
       },
       async revokeDevice() {},
-      async contactIdentity(other): Promise<ContactIdentity> {
+      async safetyNumber(other): Promise<SafetyNumber> {
         const a = world.accounts.get(other)
         if (!a)
-          throw Object.assign(new Error(`unknown-handle: no account`), {
+          throw Object.assign(new Error('unknown-handle: no account'), {
             name: 'ClientError',
             code: 'unknown-handle',
           })
-        return { handle: other, identityKey: a.identityKey, verified: account.verified.has(other) }
+        const pair = {
+          own: { handle, identityKey: account.identityKey },
+          peer: { handle: other, identityKey: a.identityKey },
+        }
+        const n = await computeSafetyNumber(nodeBackend, pair.own, pair.peer)
+        const qrPayload = await createVerificationCode(nodeBackend, pair)
+        return {
+          digits: n.digits,
+          groups: n.groups,
+          qrPayload,
+          qrText: Buffer.from(qrPayload).toString('hex'),
+        }
+      },
+      async isVerified(other) {
+        return account.verified.has(other)
+      },
+      async verifyContact(other, scanned) {
+        const a = world.accounts.get(other)!
+        const pair = {
+          own: { handle, identityKey: account.identityKey },
+          peer: { handle: other, identityKey: a.identityKey },
+        }
+        try {
+          await checkScannedVerificationCode(nodeBackend, pair, Buffer.from(scanned, 'hex'))
+        } catch (error) {
+          throw Object.assign(new Error('verification-failed: no match'), {
+            name: 'ClientError',
+            code: 'verification-failed',
+            cause: error,
+          })
+        }
+        account.verified.add(other)
       },
       async markVerified(other) {
         account.verified.add(other)

@@ -32,9 +32,13 @@ export interface TacitChild {
 
 export function spawnTacit(
   args: readonly string[],
-  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; program?: string } = {},
 ): TacitChild {
-  const child = spawn(process.execPath, [TACIT_BIN, ...args], {
+  // `program` runs something else with these arguments (e.g. `script`, for a pseudo-terminal).
+  const [file, argv] = options.program
+    ? [options.program, [...args]]
+    : [process.execPath, [TACIT_BIN, ...args]]
+  const child = spawn(file, argv, {
     cwd: options.cwd ?? REPO_ROOT,
     env: cleanEnv(options.env ?? {}),
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import { resolveConversation } from '../conversations.ts'
 import { classifyError, usageError } from '../errors.ts'
 import { MAX_READ_LIMIT, MAX_TIMEOUT_SECONDS } from '../limits.ts'
 import { ChatScreen } from '../ui/chat-screen.ts'
-import { eventConversation, formatEvent, formatMessage, sanitize } from '../ui/format.ts'
+import { concernsConversation, formatEvent, formatMessage, sanitize } from '../ui/format.ts'
 import { eventDoc, messageDoc } from './read.ts'
 import { checkMessageText } from './send.ts'
 
@@ -77,7 +77,7 @@ export const chatCommand: CommandSpec = {
     for (const m of history) chat.show(m)
     await chat.markSeen(history)
     const unsubscribe = client.subscribe((event) => {
-      if (eventConversation(event) !== conversation.id) return
+      if (!concernsConversation(event, conversation.id)) return
       if (event.type === 'conversation') conversation = event.conversation
       chat.handle(event)
     })

@@ -47,14 +47,22 @@ const send: CommandSpec = {
     const client = await ctx.session.client()
     const c = await resolveConversation(client, ref!, { createDirect: true })
     const bar = createProgressBar(ctx.out.streams.stderr, `sending ${name}`, { enabled: !ctx.out.json })
-    let sent: { id: string; size: number }
+    let sent: { id: string; size: number; resumedFrom: number }
     try {
-      sent = await client.sendFile(c.id, source, { name, onProgress: (d, t) => bar.update(d, t) })
+      sent = await client.sendFile(c.id, source, {
+        name,
+        onProgress: (d, t) => bar.update(d, t),
+        signal: ctx.signal,
+      })
     } finally {
       bar.stop()
     }
     ctx.out.result(
-      { conversation: c.id, message: { id: sent.id }, file: { name, size: sent.size } },
+      {
+        conversation: c.id,
+        message: { id: sent.id },
+        file: { name, size: sent.size, resumedFrom: sent.resumedFrom },
+      },
       () =>
         `sent ${name} (${formatBytes(sent.size)}) as ${sent.id.slice(0, 8)} to ${describeConversation(c)}`,
     )
@@ -106,7 +114,10 @@ const get: CommandSpec = {
     const bar = createProgressBar(ctx.out.streams.stderr, `receiving ${fileName}`, { enabled: !ctx.out.json })
     let got: { path: string; size: number; name: string }
     try {
-      got = await client.getFile(c.id, message.id, destination, { onProgress: (d, t) => bar.update(d, t) })
+      got = await client.getFile(c.id, message.id, destination, {
+        onProgress: (d, t) => bar.update(d, t),
+        signal: ctx.signal,
+      })
     } finally {
       bar.stop()
     }

@@ -3,7 +3,7 @@ import type { ClientEvent, MessageRecord } from '../client-api.ts'
 import { type CommandSpec, optionFlag, optionInteger } from '../command.ts'
 import { resolveConversation } from '../conversations.ts'
 import { DEFAULT_READ_LIMIT, MAX_READ_LIMIT, MAX_TIMEOUT_SECONDS } from '../limits.ts'
-import { eventConversation, formatEvent, formatMessage } from '../ui/format.ts'
+import { concernsConversation, formatEvent, formatMessage } from '../ui/format.ts'
 
 export const readCommand: CommandSpec = {
   name: 'read',
@@ -51,7 +51,7 @@ export const readCommand: CommandSpec = {
       ctx.out.event({ type: 'message', message: messageDoc(m) }, () => formatMessage(m))
     await new Promise<void>((resolve) => {
       const unsubscribe = client.subscribe((event) => {
-        if (eventConversation(event) !== conversation.id) return
+        if (!concernsConversation(event, conversation.id)) return
         const line = formatEvent(event)
         if (ctx.out.json) ctx.out.event(eventDoc(event), () => '')
         else if (line !== undefined) ctx.out.event(undefined, () => line)

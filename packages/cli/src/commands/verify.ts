@@ -1,14 +1,12 @@
 /**
  * `tacit verify <handle>`: the safety number and verification code of you and a contact, to
  * compare in person (docs/protocol/verification.md); `--mark` records that you compared them,
- * `--scan CODE` checks the code the other person shows and marks them verified if it matches.
+ * `--scan CODE` checks the code (or the 60 digits) the other person shows and marks them
+ * verified only if it matches (exit code 4 otherwise, and nothing is marked).
  */
-import { nodeBackend } from '@tacit/crypto/node/backend'
-import { checkScannedVerificationCode, createVerificationCode } from '@tacit/protocol/verification/qr-payload'
-import { computeSafetyNumber } from '@tacit/protocol/verification/safety-number'
 import { type CommandSpec, optionFlag, optionString } from '../command.ts'
 import { checkHandles } from '../conversations.ts'
-import { notAvailable, usageError } from '../errors.ts'
+import { usageError } from '../errors.ts'
 import { renderQr } from '../ui/qr.ts'
 
 /** A verification code is 69 bytes; as hex, 138 characters. Anything far longer is not one. */
@@ -20,64 +18,59 @@ export const verifyCommand: CommandSpec = {
   description:
     'Compare the 60-digit safety number with the one your contact sees (in person, or over a\n' +
     'channel you trust). If they match, nobody has put their own key between you: run again\n' +
-    'with --mark. Alternatively, your contact runs `tacit verify YOU` and you pass the code they\n' +
-    'show to --scan. Once verified, a change of their identity key raises an alert.',
+    'with --mark. Or: your contact runs `tacit verify YOU` and you pass the code (or the digits)\n' +
+    'they show to --scan. Once verified, a change of their identity key or devices raises an alert.',
   options: {
     mark: { type: 'boolean', description: 'record that you compared the safety number and it matched' },
     scan: {
       type: 'string',
       valueName: 'code',
-      description: 'check the verification code your contact shows',
+      description: 'check the verification code (hex) or the 60 digits your contact shows',
     },
   },
   positionals: [{ name: 'handle', description: 'the contact' }],
-  examples: ['tacit verify bob', 'tacit verify bob --mark', 'tacit verify bob --scan 5441435601… --json'],
+  examples: [
+    'tacit verify bob',
+    'tacit verify bob --mark',
+    'tacit verify bob --scan 5441435601… --json',
+    'tacit verify bob --scan "12345 67890 …"',
+  ],
   async run(ctx) {
     const [handle] = checkHandles(ctx.positionals, 1)
-    const scan = optionString(ctx, 'scan')
-    if (scan !== undefined && (scan.length > MAX_SCAN_CHARS || !/^([0-9a-fA-F]{2})+$/.test(scan))) {
-      throw usageError('--scan takes the verification code as hex, as `tacit verify` prints it')
+    const scan = optionString(ctx, 'scan')?.replace(/\s+/g, '')
+    if (scan !== undefined && (scan.length > MAX_SCAN_CHARS || !/^(\d{60}|([0-9a-fA-F]{2})+)$/.test(scan))) {
+      throw usageError(
+        '--scan takes the verification code in hex, or the 60 digits, as `tacit verify` prints them',
+      )
     }
     const client = await ctx.session.client()
     if (handle === client.account.handle) throw usageError('that is you: verify a contact')
-    const contact = await client.contactIdentity(handle!)
-    const ownKey = client.account.identityKey
-    if (ownKey === undefined) throw notAvailable('verification (the SDK does not expose identity keys)')
-    const own = { handle: client.account.handle, identityKey: ownKey }
-    const peer = { handle: contact.handle, identityKey: contact.identityKey }
-    const safety = await computeSafetyNumber(nodeBackend, own, peer)
-    const code = await createVerificationCode(nodeBackend, { own, peer })
-    let verified = contact.verified
-    if (scan !== undefined) {
-      // Throws a VerificationError (exit code 4) unless both fingerprints match.
-      await checkScannedVerificationCode(nodeBackend, { own, peer }, Buffer.from(scan, 'hex'))
-    }
-    if ((optionFlag(ctx, 'mark') || scan !== undefined) && !verified) {
-      await client.markVerified(handle!)
-      verified = true
-    }
-    const codeHex = Buffer.from(code).toString('hex')
+    const safety = await client.safetyNumber(handle!)
+    // Throws (exit code 4) unless what the contact shows matches the keys held here.
+    if (scan !== undefined) await client.verifyContact(handle!, scan)
+    else if (optionFlag(ctx, 'mark')) await client.markVerified(handle!)
+    const verified = await client.isVerified(handle!)
     ctx.out.result(
       {
         handle,
         safetyNumber: safety.digits,
         groups: safety.groups,
-        verificationCode: codeHex,
+        verificationCode: safety.qrText,
         verified,
         ...(scan !== undefined ? { scanned: 'match' } : {}),
       },
       () => {
         const rows = [0, 4, 8].map((i) => `    ${safety.groups.slice(i, i + 4).join(' ')}`)
-        const qr = renderQr(code)
+        const qr = renderQr(safety.qrPayload)
         return [
           `Safety number for you and ${handle}:`,
           '',
           ...rows,
           '',
           qr ??
-            `Verification code (no QR renderer in this build; compare or pass to --scan):\n    ${codeHex}`,
+            `Verification code (no QR renderer in this build; compare it, or give it to --scan):\n    ${safety.qrText}`,
           '',
-          scan !== undefined ? `The code ${handle} shows matches.` : '',
+          scan !== undefined ? `What ${handle} shows matches.` : '',
           verified
             ? `${handle} is verified.`
             : `${handle} is not verified. If the numbers match, run: tacit verify ${handle} --mark`,

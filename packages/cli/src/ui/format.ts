@@ -59,8 +59,13 @@ export function formatEvent(e: ClientEvent): string | undefined {
       return `* members: ${parts.join('; ')}`
     }
     case 'alert':
-      return `! ALERT ${sanitize(e.handle)}: ${sanitize(e.kind)} — ${sanitize(e.detail)}`
+      return `! ALERT${e.handle ? ` ${sanitize(e.handle)}` : ''}: ${sanitize(e.kind)} — ${sanitize(e.detail)}`
   }
+}
+
+/** Events of this conversation, and alerts (which concern everything). */
+export function concernsConversation(e: ClientEvent, conversationId: string): boolean {
+  return e.type === 'alert' || eventConversation(e) === conversationId
 }
 
 /** The conversation an event belongs to, if any. */

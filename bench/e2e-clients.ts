@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { TacitClient } from '@tacit/client/client'
 import { decodeEnvelope } from '@tacit/client/envelope'
 import type { Transport } from '@tacit/client/net/transport'
+import { nodeFiles } from '@tacit/client/node/node-files'
 import { nodeTransport } from '@tacit/client/node/ws-transport'
 import type { EncryptedStore } from '@tacit/client/store/sealed-store'
 import { createSqliteStore } from '@tacit/client/store/sqlite-store'
@@ -86,6 +87,7 @@ export async function createDevices(o: {
         store,
         backend: nodeBackend,
         transport: measuringTransport(o.onCommitOk),
+        files: nodeFiles(),
       })
       await client.connect()
       out[i] = { handle, client, store }

@@ -1,17 +1,17 @@
 /**
  * Throughput of the file format against raw AES-256-GCM, measured in the same run (the figures in
  * docs/decisions/0008). Not a test (timings belong in benchmarks): run by hand with
- *   node --import tsx packages/protocol/test/files/throughput.ts [MiB] [--json]
+ *   npm run bench:files [-- MiB] [-- --json]
  * Rows: node:crypto AES-256-GCM on 64 KiB chunks (the ceiling), the same through nodeBackend's
  * `aead.seal`, SHA-256 of 64 KiB chunks through the backend (the content digest's cost), and the
  * file encryptor and decryptor end to end.
  */
 import { createCipheriv, randomBytes } from 'node:crypto'
 import { nodeBackend } from '@tacit/crypto/node/backend'
-import { absorbChunk, initialDigestState } from '../../src/files/content-digest.ts'
-import { createFileDecryptor } from '../../src/files/decryptor.ts'
-import { createFileEncryptor } from '../../src/files/encryptor.ts'
-import { FILE_CHUNK_BYTES } from '../../src/files/format.ts'
+import { absorbChunk, initialDigestState } from '../packages/protocol/src/files/content-digest.ts'
+import { createFileDecryptor } from '../packages/protocol/src/files/decryptor.ts'
+import { createFileEncryptor } from '../packages/protocol/src/files/encryptor.ts'
+import { FILE_CHUNK_BYTES } from '../packages/protocol/src/files/format.ts'
 
 const mib = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 256)
 const total = mib * 1024 * 1024

@@ -48,6 +48,19 @@ describe('tacit commands (fake SDK)', () => {
     assert.deepEqual(w.reads.at(-1)?.ids.length, 2, 'reading marks the messages read')
   })
 
+  it('a named group of two is not the 1:1 chat: send to a handle starts a separate one', async () => {
+    const w = world()
+    const f = w.factory()
+    assert.equal((await runCliOnce([...as('alice'), 'group', 'create', '--name', 'pair', 'bob'], f)).code, 0)
+    assert.equal((await runCliOnce([...as('alice'), 'send', 'bob', 'direct'], f)).code, 0)
+    assert.equal(w.conversations.size, 2)
+    const direct = [...w.conversations.values()].find((c) => c.name === undefined)
+    assert.deepEqual(
+      w.messages.map((m) => m.conversationId),
+      [direct?.id],
+    )
+  })
+
   it('group create/add/remove/list with names, ids and id prefixes', async () => {
     const w = world()
     const f = w.factory()
@@ -69,7 +82,7 @@ describe('tacit commands (fake SDK)', () => {
     assert.equal(removed.code, 0, removed.stderr)
     const list = await runCliOnce([...as('carol'), 'group', 'list', '--json'], f)
     assert.deepEqual(JSON.parse(list.stdout), {
-      conversations: [{ id, name: 'team', members: ['alice', 'carol'] }],
+      conversations: [{ id, name: 'team', members: ['alice', 'carol'], active: true }],
     })
     const bobs = await runCliOnce([...as('bob'), 'group', '--json'], f)
     assert.deepEqual(JSON.parse(bobs.stdout), { conversations: [] }, '`group` alone lists; bob was removed')

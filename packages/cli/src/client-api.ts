@@ -19,8 +19,10 @@ export interface ConversationSummary {
   readonly id: string
   /** Encrypted metadata, known only to members; undefined when none was set. */
   readonly name: string | undefined
-  /** Handles of the members, the local user included. */
+  /** Handles of the members, the local user included (empty once this device was removed). */
   readonly members: readonly string[]
+  /** False once this device was removed: history stays readable, nothing can be sent. */
+  readonly active: boolean
 }
 
 export interface FileSummary {

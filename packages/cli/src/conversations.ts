@@ -28,12 +28,13 @@ export async function resolveConversation(
   if (named.length > 1) throw ambiguous(ref, named)
   const own = client.account.handle
   if (isValidHandle(ref) && ref !== own) {
-    const direct = all.filter(
-      (c) => c.members.length === 2 && c.members.includes(ref) && c.members.includes(own),
+    // A 1:1 chat is an unnamed conversation of exactly the two of us; a named group that
+    // happens to have two members is not one (it is reached by its name).
+    const direct = all.find(
+      (c) =>
+        c.name === undefined && c.members.length === 2 && c.members.includes(ref) && c.members.includes(own),
     )
-    const unnamed = direct.filter((c) => c.name === undefined)
-    const pick = unnamed[0] ?? direct[0]
-    if (pick) return pick
+    if (direct) return direct
     if (options.createDirect) return client.createConversation([ref], undefined)
   }
   throw new CliError('not-found', `no conversation "${clip(ref)}" (see: tacit group list)`)
@@ -65,5 +66,5 @@ export function checkHandles(handles: readonly string[], max: number): string[] 
 /** `#abc123 name (alice, bob)` */
 export function describeConversation(c: ConversationSummary): string {
   const name = c.name ?? '(no name)'
-  return `${c.id.slice(0, 12)}  ${name}  [${c.members.join(', ')}]`
+  return `${c.id.slice(0, 12)}  ${name}  ${c.active ? `[${c.members.join(', ')}]` : '(you were removed)'}`
 }

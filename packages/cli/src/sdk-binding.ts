@@ -139,7 +139,7 @@ export const sdkClientFactory: ClientFactory = {
 }
 
 function summaryOf(c: SdkConversation): ConversationSummary {
-  return { id: c.id, name: c.name === '' ? undefined : c.name, members: c.members }
+  return { id: c.id, name: c.name === '' ? undefined : c.name, members: c.members, active: c.active }
 }
 
 function fileOf(m: StoredMessage): FileSummary | undefined {

@@ -106,7 +106,7 @@ export class FakeWorld {
       const c = world.conversations.get(id)
       if (!c)
         throw Object.assign(new Error('usage: unknown conversation'), { name: 'ClientError', code: 'usage' })
-      return { id: c.id, name: c.name, members: [...c.members] }
+      return { id: c.id, name: c.name, members: [...c.members], active: c.members.includes(handle) }
     }
     const record = (m: StoredMessage): MessageRecord => ({
       id: m.id,

@@ -75,7 +75,8 @@ export const chatCommand: CommandSpec = {
       screen.print(`chat with ${describe(conversation)} — /help for commands, /quit to leave`)
     }
     for (const m of history) chat.show(m)
-    await chat.markSeen(history)
+    if (conversation.active) await chat.markSeen(history)
+    else screen.print('! you were removed from this conversation: you can read, not send')
     const unsubscribe = client.subscribe((event) => {
       if (!concernsConversation(event, conversation.id)) return
       if (event.type === 'conversation') conversation = event.conversation

@@ -6,7 +6,7 @@ import { usageError } from '../errors.ts'
 import { MAX_CONVERSATION_NAME_BYTES, MAX_MEMBERS_PER_COMMAND } from '../limits.ts'
 
 function conversationDoc(c: ConversationSummary): Record<string, unknown> {
-  return { id: c.id, name: c.name ?? null, members: c.members }
+  return { id: c.id, name: c.name ?? null, members: c.members, active: c.active }
 }
 
 const create: CommandSpec = {

@@ -40,7 +40,8 @@ export const readCommand: CommandSpec = {
     const conversation = await resolveConversation(client, ctx.positionals[0]!, { createDirect: false })
     const messages = await client.history(conversation.id, limit)
     const unread = messages.filter((m) => !m.own).map((m) => m.id)
-    if (receipts && unread.length > 0) await client.markRead(conversation.id, unread)
+    const sendReceipts = receipts && conversation.active
+    if (sendReceipts && unread.length > 0) await client.markRead(conversation.id, unread)
     if (!follow) {
       ctx.out.result({ conversation: conversation.id, messages: messages.map(messageDoc) }, () =>
         messages.map(formatMessage).join('\n'),
@@ -55,7 +56,7 @@ export const readCommand: CommandSpec = {
         const line = formatEvent(event)
         if (ctx.out.json) ctx.out.event(eventDoc(event), () => '')
         else if (line !== undefined) ctx.out.event(undefined, () => line)
-        if (event.type === 'message' && !event.message.own && receipts) {
+        if (event.type === 'message' && !event.message.own && sendReceipts) {
           client.markRead(conversation.id, [event.message.id]).catch(() => {})
         }
       })

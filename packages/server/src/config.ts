@@ -4,6 +4,7 @@
  * `ConfigError` naming the flag, so `main.ts` can print it and exit 2.
  */
 import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { MAX_BLOB_BYTES, MAX_ENVELOPE_TTL_SECONDS } from '@tacit/protocol/wire/limits'
 import { DEFAULT_POLICY, type ServerPolicy } from './context.ts'
 import type { LogLevel } from './logger.ts'
@@ -23,6 +24,8 @@ export interface ServerConfig {
   readonly deviceRateLimit: RateLimit | null
   /** How often expired envelopes, blobs and sessions are swept. */
   readonly sweepIntervalMs: number
+  /** The built web client served at `/` (http/web-app.ts); null: the API only. */
+  readonly webDir: string | null
 }
 
 export class ConfigError extends Error {
@@ -49,6 +52,7 @@ export const USAGE = `Usage: npm start -- [options]
   --rate-limit-address <r>/<burst>  per-address limit, or "off" (default 200/2000)
   --rate-limit-device <r>/<burst>   per-device frame limit, or "off" (default 2000/4000)
   --sweep-interval-s <n>    how often expired data is deleted (default 60)
+  --web-dir <path>|off      built web client served at / (TACIT_WEB_DIR, default packages/web/dist)
   --help
 `
 
@@ -68,9 +72,13 @@ const FLAGS = new Set([
   'rate-limit-address',
   'rate-limit-device',
   'sweep-interval-s',
+  'web-dir',
   'help',
 ])
 const BOOLEAN_FLAGS = new Set(['log-ip', 'help'])
+
+/** `npm run build:web` writes the web client here. */
+export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 
 export function parseFlags(argv: readonly string[]): Map<string, string> {
   const flags = new Map<string, string>()
@@ -142,6 +150,7 @@ export function parseConfig(
     MAX_BLOB_BYTES / mib,
   )
   const logIpText = get('log-ip', 'TACIT_LOG_IP')
+  const webDir = get('web-dir', 'TACIT_WEB_DIR') ?? DEFAULT_WEB_DIR
   return {
     host: get('host', 'TACIT_HOST') ?? '127.0.0.1',
     port: integer(get('port', 'TACIT_PORT') ?? '8080', 'port', 0, 65535),
@@ -169,5 +178,6 @@ export function parseConfig(
     ),
     sweepIntervalMs:
       integer(get('sweep-interval-s', 'TACIT_SWEEP_INTERVAL_S') ?? '60', 'sweep-interval-s', 1, 86400) * 1000,
+    webDir: webDir === 'off' ? null : resolve(cwd, webDir),
   }
 }

@@ -14,6 +14,7 @@ import type { ServerConfig } from './config.ts'
 import type { ServerContext } from './context.ts'
 import { createHttpApp, type HttpApp } from './http/app.ts'
 import { createNodeHandler } from './http/node-adapter.ts'
+import { withWebApp } from './http/web-app.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { Metrics } from './metrics.ts'
 import { createLocalNotifier, type Notifier } from './notify/notifier.ts'
@@ -139,7 +140,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     )
   }
 
-  const app = createHttpApp(ctx)
+  const app = withWebApp(createHttpApp(ctx), { root: config.webDir })
   const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   const server: Server = createServer(createNodeHandler(app, origin))
   // Longer than common proxy idle timeouts (60 s), so the proxy, not us, closes idle connections.

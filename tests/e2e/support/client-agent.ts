@@ -15,6 +15,7 @@ import { createInterface } from 'node:readline'
 import { TacitClient } from '@tacit/client/client'
 import { decodeEnvelope } from '@tacit/client/envelope'
 import type { Transport } from '@tacit/client/net/transport'
+import { nodeFiles } from '@tacit/client/node/node-files'
 import { nodeTransport } from '@tacit/client/node/ws-transport'
 import { decodeJson, key, NS } from '@tacit/client/state/store-port'
 import type { EncryptedStore } from '@tacit/client/store/sealed-store'
@@ -167,6 +168,7 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
         store,
         backend: nodeBackend,
         transport,
+        files: nodeFiles(),
       }),
     )
     await c.connect()
@@ -174,7 +176,7 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
   },
   async open(a) {
     store = await openSqliteStore(str(a, 'store'), PASSPHRASE, { crypto: nodeBackend })
-    const c = attach(await TacitClient.open({ store, backend: nodeBackend, transport }))
+    const c = attach(await TacitClient.open({ store, backend: nodeBackend, transport, files: nodeFiles() }))
     await c.connect()
     return { deviceId: c.deviceId, handle: c.handle }
   },
@@ -192,6 +194,7 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
         store: store!,
         backend: nodeBackend,
         transport,
+        files: nodeFiles(),
       }),
     )
     await c.connect()
@@ -228,10 +231,21 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
   devices: () => need().devices(),
   history: async (a) =>
     (await need().history(str(a, 'id'))).map((m) => ({
+      id: m.id,
+      kind: m.kind,
       sender: m.sender.handle,
       text: m.text,
       outgoing: m.outgoing,
+      ...(m.fileInfo ? { file: { name: m.fileInfo.name, size: m.fileInfo.size } } : {}),
     })),
+  sendFile: async (a) => {
+    const sent = await need().sendFile(str(a, 'id'), str(a, 'path'), { name: str(a, 'name') })
+    return { messageId: sent.id, size: sent.size }
+  },
+  downloadFile: async (a) => {
+    const got = await need().downloadFile(str(a, 'id'), str(a, 'messageId'), str(a, 'destination'))
+    return { name: got.name, size: got.size }
+  },
   received: async (a) => received.filter((m) => a.id === undefined || m.conversationId === a.id),
   removedFrom: async () => [...removedFrom],
   epochConflicts: async () => epochConflicts.count,

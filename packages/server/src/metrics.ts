@@ -24,9 +24,10 @@ export class Metrics {
     return s
   }
 
-  increment(name: string, help: string, labels: Labels = {}, by = 1): void {
+  increment(name: string, help: string, labels?: Labels, by = 1): void {
     const s = this.get(name, 'counter', help)
-    const key = renderLabels(labels)
+    // Per envelope on the hot path: no labels, no rendering.
+    const key = labels === undefined ? '' : renderLabels(labels)
     s.values.set(key, (s.values.get(key) ?? 0) + by)
   }
 

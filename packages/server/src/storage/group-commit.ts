@@ -179,7 +179,9 @@ export class GroupCommitQueue<C, R> {
         : new StorageError('unavailable', 'the batch transaction failed', { cause: results })
       for (const p of batch) p.reject(error)
     }
-    if (this.pending > 0) this.#schedule(true)
+    // The window applies between batches too: under load, the next batch gathers for up to
+    // windowMs (fewer, larger transactions) unless it is already full.
+    if (this.pending > 0) this.#schedule(this.#closed || this.pending >= this.#maxCalls)
     this.#checkIdle()
   }
 

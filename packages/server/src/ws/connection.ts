@@ -15,9 +15,9 @@
  *
  * Every request is answered after storage resolved it — `send-ok` means durable.
  *
- * Socket writes: frames written in one turn (the `send-ok`s and `deliver`s one group commit
- * releases, an `ack-ok`) are corked and leave as one `writev` when the turn's microtasks are
- * done, instead of one syscall per frame.
+ * Socket writes: frames written to one socket in one turn of the event loop (the `send-ok`s and
+ * `deliver`s one group commit releases, `ack-ok`s) are corked and leave as one `writev` after
+ * the turn's I/O phase (`setImmediate`), instead of one syscall per frame.
  */
 import type { Socket } from 'node:net'
 
@@ -44,6 +44,8 @@ export const CloseCode = {
   authTimeout: 4408,
 } as const
 
+const BINARY = { binary: true } as const
+
 /** Entries one storage fetch asks for. */
 export const FETCH_PAGE = 128
 
@@ -61,7 +63,10 @@ export class MailboxConnection implements LiveConnection {
   private unsubscribe: (() => void) | null = null
   private resyncTimer: ReturnType<typeof setInterval> | null = null
   private idleTimer: ReturnType<typeof setTimeout> | null = null
-  private readonly pending = new Set<Promise<void>>()
+  /** Requests (and pumps) started and not yet answered; `settled()` waits for 0. */
+  private pending = 0
+  private idleWaiters: (() => void)[] = []
+  private readonly finishTask = () => this.finish()
   private paused = false
 
   // Delivery state.
@@ -74,7 +79,7 @@ export class MailboxConnection implements LiveConnection {
   private rescan = false
   /** The last pump stopped at a full window (or never ran): entries may wait beyond the cursor. */
   private backlog = true
-  private corked: Socket | null = null
+  private corked = false
 
   constructor(
     private readonly ctx: ServerContext,
@@ -105,8 +110,9 @@ export class MailboxConnection implements LiveConnection {
     this.onClose()
   }
 
-  async settled(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending])
+  settled(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
   private onClose(): void {
@@ -134,23 +140,21 @@ export class MailboxConnection implements LiveConnection {
   private sendFrame(frame: ServerFrame): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return
     this.cork()
-    this.ws.send(encodeFrame(frame), { binary: true })
+    this.ws.send(encodeFrame(frame), BINARY)
   }
 
   /**
-   * Holds this turn's frames in the socket until the microtasks of the turn have run (`ws`
-   * corks each frame's header and body itself; corks nest, so ours keeps them all), then one
-   * `writev` sends them. `ws` has no public cork: `_socket` is its documented-in-source field.
+   * Holds the frames of this turn of the event loop in the socket (`ws` corks each frame's
+   * header and body itself; corks nest, so ours keeps them all) and lets them go as one
+   * `writev` after the I/O phase. `ws` has no public cork: `_socket` is its field for the socket.
    */
   private cork(): void {
-    if (this.corked !== null) return
+    if (this.corked) return
     const socket = (this.ws as unknown as { _socket?: Socket })._socket
     if (socket === undefined || socket.destroyed) return
-    socket.cork()
-    this.corked = socket
-    process.nextTick(() => {
-      this.corked = null
-      socket.uncork()
+    this.corked = true
+    corkUntilNextTurn(socket, () => {
+      this.corked = false
     })
   }
 
@@ -197,44 +201,60 @@ export class MailboxConnection implements LiveConnection {
       return
     }
     this.resetIdleTimer()
-    const task = this.handle(frame).catch((error: unknown) => this.sendError(frame.id, error))
-    this.track(task)
+    this.track(this.handle(frame), (error) => this.sendError(frame.id, error))
   }
 
-  /** Bounds the requests in flight per connection by no longer reading from the socket. */
-  private track(task: Promise<void>): void {
-    this.pending.add(task)
-    if (!this.paused && this.pending.size >= this.ctx.policy.maxPendingPerConnection) {
+  /**
+   * Counts a request until it is answered, and bounds the requests in flight per connection by
+   * no longer reading from the socket. A counter and one `then`, not a set of promises: this
+   * runs for every frame.
+   */
+  private track(task: Promise<void>, onError: (error: unknown) => void): void {
+    this.pending++
+    if (!this.paused && this.pending >= this.ctx.policy.maxPendingPerConnection) {
       this.paused = true
       this.ws.pause()
     }
-    void task.finally(() => {
-      this.pending.delete(task)
-      if (this.paused && this.pending.size <= this.ctx.policy.maxPendingPerConnection / 2) {
-        this.paused = false
-        if (!this.closed) this.ws.resume()
-      }
+    task.then(this.finishTask, (error: unknown) => {
+      onError(error)
+      this.finish()
     })
   }
 
-  private async handle(frame: ClientFrame): Promise<void> {
-    switch (frame.type) {
-      case 'auth':
-        return this.onAuth(frame)
-      case 'send-sealed':
-        return this.onSendSealed(frame)
-      default:
-        break
+  private finish(): void {
+    this.pending--
+    if (this.paused && this.pending <= this.ctx.policy.maxPendingPerConnection / 2) {
+      this.paused = false
+      if (!this.closed) this.ws.resume()
     }
-    const deviceId = this.deviceId
-    if (deviceId === null) throw new WireError('unauthenticated', 'authenticate first (auth frame)')
-    switch (frame.type) {
-      case 'send':
-        return this.onSend(frame)
-      case 'ack':
-        return this.onAck(deviceId, frame)
-      case 'commit':
-        return this.onCommit(frame)
+    if (this.pending === 0 && this.idleWaiters.length > 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve()
+    }
+  }
+
+  /** Never throws: a synchronous failure becomes the rejected promise (answered as an error frame). */
+  private handle(frame: ClientFrame): Promise<void> {
+    try {
+      switch (frame.type) {
+        case 'auth':
+          return this.onAuth(frame)
+        case 'send-sealed':
+          return this.onSendSealed(frame)
+        default:
+          break
+      }
+      const deviceId = this.deviceId
+      if (deviceId === null) throw new WireError('unauthenticated', 'authenticate first (auth frame)')
+      switch (frame.type) {
+        case 'send':
+          return this.onSend(frame)
+        case 'ack':
+          return this.onAck(deviceId, frame)
+        case 'commit':
+          return this.onCommit(frame)
+      }
+    } catch (error) {
+      return Promise.reject(error)
     }
   }
 
@@ -301,28 +321,32 @@ export class MailboxConnection implements LiveConnection {
       },
       () => this.pump(true),
     )
-    this.track(task)
+    this.track(task, () => {})
   }
 
   private expiresAt(ttlSeconds: number, now: number): number {
     return now + (ttlSeconds === 0 ? this.ctx.policy.envelopeTtlMs : ttlSeconds * 1000)
   }
 
-  private async enqueueAndNotify(request: EnqueueRequest, now: number): Promise<void> {
-    const [seqs] = await this.ctx.storage.enqueue([request], now)
-    this.ctx.metrics.increment(
-      'tacit_envelopes_stored_total',
-      'Envelopes stored (per mailbox)',
-      {},
-      request.mailboxes.length,
-    )
-    request.mailboxes.forEach((mailbox, i) => {
-      const seq = seqs?.[i]
-      // Committed: a connection of the recipient here can take it from memory (storage.ts:
-      // the entry's receivedAt is the `now` of its enqueue call).
-      const handedLocally =
-        seq !== undefined && this.registry.offer(mailbox, { seq, payload: request.payload, receivedAt: now })
-      this.publish(mailbox, handedLocally)
+  /** Resolves once the envelope is durable; then hands it to local connections and hints the rest. */
+  private enqueueAndNotify(request: EnqueueRequest, now: number): Promise<void> {
+    return this.ctx.storage.enqueue([request], now).then(([seqs]) => {
+      this.ctx.metrics.increment(
+        'tacit_envelopes_stored_total',
+        'Envelopes stored (per mailbox)',
+        undefined,
+        request.mailboxes.length,
+      )
+      for (let i = 0; i < request.mailboxes.length; i++) {
+        const mailbox = request.mailboxes[i]!
+        const seq = seqs?.[i]
+        // Committed: a connection of the recipient here can take it from memory (storage.ts:
+        // the entry's receivedAt is the `now` of its enqueue call).
+        const handedLocally =
+          seq !== undefined &&
+          this.registry.offer(mailbox, { seq, payload: request.payload, receivedAt: now })
+        this.publish(mailbox, handedLocally)
+      }
     })
   }
 
@@ -361,17 +385,14 @@ export class MailboxConnection implements LiveConnection {
     this.ctx.metrics.increment('tacit_envelopes_delivered_total', 'Envelopes pushed to devices')
   }
 
-  private async onSend(frame: Extract<ClientFrame, { type: 'send' }>): Promise<void> {
+  private onSend(frame: Extract<ClientFrame, { type: 'send' }>): Promise<void> {
     const now = this.ctx.now()
-    await this.enqueueAndNotify(
-      {
-        mailboxes: frame.recipients,
-        payload: frame.payload,
-        expiresAt: this.expiresAt(frame.ttlSeconds, now),
-      },
-      now,
-    )
-    this.sendFrame({ type: 'send-ok', id: frame.id })
+    const request = {
+      mailboxes: frame.recipients,
+      payload: frame.payload,
+      expiresAt: this.expiresAt(frame.ttlSeconds, now),
+    }
+    return this.enqueueAndNotify(request, now).then(() => this.sendFrame({ type: 'send-ok', id: frame.id }))
   }
 
   private async onSendSealed(frame: Extract<ClientFrame, { type: 'send-sealed' }>): Promise<void> {
@@ -390,19 +411,20 @@ export class MailboxConnection implements LiveConnection {
     this.sendFrame({ type: 'send-ok', id: frame.id })
   }
 
-  private async onAck(deviceId: string, frame: Extract<ClientFrame, { type: 'ack' }>): Promise<void> {
-    const removed = await this.ctx.storage.ack(deviceId, frame.seqs)
-    for (const seq of frame.seqs) {
-      const size = this.inFlight.get(seq)
-      if (size !== undefined) {
-        this.inFlight.delete(seq)
-        this.inFlightBytes -= size
+  private onAck(deviceId: string, frame: Extract<ClientFrame, { type: 'ack' }>): Promise<void> {
+    return this.ctx.storage.ack(deviceId, frame.seqs).then((removed) => {
+      for (const seq of frame.seqs) {
+        const size = this.inFlight.get(seq)
+        if (size !== undefined) {
+          this.inFlight.delete(seq)
+          this.inFlightBytes -= size
+        }
       }
-    }
-    this.ctx.metrics.increment('tacit_envelopes_acked_total', 'Envelopes acknowledged', {}, removed)
-    this.sendFrame({ type: 'ack-ok', id: frame.id, removed })
-    // Only a window that closed on a backlog has anything to fetch; new mail arrives by offer or hint.
-    if (this.backlog) this.pump(false)
+      this.ctx.metrics.increment('tacit_envelopes_acked_total', 'Envelopes acknowledged', undefined, removed)
+      this.sendFrame({ type: 'ack-ok', id: frame.id, removed })
+      // Only a window that closed on a backlog has anything to fetch; new mail comes by offer or hint.
+      if (this.backlog) this.pump(false)
+    })
   }
 
   private async onCommit(frame: Extract<ClientFrame, { type: 'commit' }>): Promise<void> {
@@ -439,15 +461,19 @@ export class MailboxConnection implements LiveConnection {
       return
     }
     this.pumping = true
-    const task = this.runPump()
-      .catch((error: unknown) => {
-        // A failed fetch (database briefly away) is retried by the next hint, ack or resync.
-        this.ctx.log.log('warn', 'ws.fetch-failed', { error: toWireError(error).code })
-      })
-      .finally(() => {
+    const task = this.runPump().then(
+      () => {
         this.pumping = false
-      })
-    this.track(task)
+      },
+      (error: unknown) => {
+        this.pumping = false
+        throw error
+      },
+    )
+    // A failed fetch (database briefly away) is retried by the next hint, ack or resync.
+    this.track(task, (error) =>
+      this.ctx.log.log('warn', 'ws.fetch-failed', { error: toWireError(error).code }),
+    )
   }
 
   private windowOpen(): boolean {
@@ -488,6 +514,22 @@ export class MailboxConnection implements LiveConnection {
       // A full window that skipped entries: the next ack pumps again.
       this.backlog = more
     } while (this.pumpAgain && !this.closed)
+  }
+}
+
+/** Sockets corked during this turn, uncorked together once its I/O phase is over. */
+const corkedSockets: { socket: Socket; done: () => void }[] = []
+
+function corkUntilNextTurn(socket: Socket, done: () => void): void {
+  socket.cork()
+  corkedSockets.push({ socket, done })
+  if (corkedSockets.length === 1) setImmediate(uncorkAll)
+}
+
+function uncorkAll(): void {
+  for (const { socket, done } of corkedSockets.splice(0)) {
+    done()
+    socket.uncork()
   }
 }
 

@@ -66,7 +66,7 @@ function newDevice(handle: string, deviceId: string): Omit<Device, 'revokedAt'> 
 }
 
 /** Registers `handle` with devices `${handle}-d0` … through a fresh invite. */
-async function registerUser(s: Storage, handle: string, devices = 1): Promise<string[]> {
+export async function registerUser(s: Storage, handle: string, devices = 1): Promise<string[]> {
   const code = hash()
   await s.createInvite(code, T0, T0 + HOUR)
   const ids = Array.from({ length: devices }, (_, i) => `${handle}-d${i}`)
@@ -80,7 +80,7 @@ async function registerUser(s: Storage, handle: string, devices = 1): Promise<st
   return ids
 }
 
-function envelope(mailboxes: string[], text: string, expiresAt = T0 + HOUR): EnqueueRequest {
+export function envelope(mailboxes: string[], text: string, expiresAt = T0 + HOUR): EnqueueRequest {
   return { mailboxes, payload: bytesOf(text), expiresAt }
 }
 

@@ -10,7 +10,13 @@ import pg from 'pg'
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/migrations.ts'
 import { migratePostgres, openPostgresStorage } from '../../src/storage/postgres/postgres-storage.ts'
 import { StorageError } from '../../src/storage/storage.ts'
-import { type InspectableStorage, runStorageContract, type StorageHarness } from './contract.ts'
+import {
+  envelope,
+  type InspectableStorage,
+  registerUser,
+  runStorageContract,
+  type StorageHarness,
+} from './contract.ts'
 
 const URL = process.env.TACIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
@@ -163,6 +169,35 @@ describe('openStorage', () => {
       await c.end()
       assert.equal(n.rows[0].n, 1)
     } finally {
+      await dropSchema(schema)
+    }
+  })
+})
+
+describe('postgres storage: batches in flight', () => {
+  it('two batches in flight keep call order within a mailbox (seqs follow the calls)', async () => {
+    const schema = newSchema()
+    const storage = await openPostgresStorage(URL, { schema, poolSize: 4 })
+    try {
+      const [mailbox] = await registerUser(storage, 'pipelined')
+      const now = Date.now()
+      // Each call flushes as its own batch on its own turn, so up to two are in flight at once.
+      const calls: Promise<bigint[][]>[] = []
+      for (let i = 0; i < 40; i++) {
+        calls.push(storage.enqueue([envelope([mailbox!], `p${i}`, now + 3600_000)], now))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      const seqs = (await Promise.all(calls)).map((r) => r[0]![0]!)
+      for (let i = 1; i < seqs.length; i++)
+        assert.ok(seqs[i]! > seqs[i - 1]!, `call ${i} after call ${i - 1}`)
+      assert.ok(storage.groupCommitStats.batches > 1, 'the calls ran as several batches')
+      const entries = await storage.fetchMailbox(mailbox!, 0n, 100, now)
+      assert.deepEqual(
+        entries.map((e) => new TextDecoder().decode(e.payload)),
+        Array.from({ length: 40 }, (_, i) => `p${i}`),
+      )
+    } finally {
+      await storage.close()
       await dropSchema(schema)
     }
   })

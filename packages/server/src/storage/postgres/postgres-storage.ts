@@ -73,6 +73,9 @@ export interface PostgresStorageOptions extends StorageOptions {
   readonly migrate?: boolean
 }
 
+/** Group-commit batches in flight at once (each holds one pool connection). */
+export const DEFAULT_BATCHES_IN_FLIGHT = 2
+
 /** Schema names are spliced into SQL and connection options: only plain identifiers. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 /** pg_advisory_xact_lock key for migrations ("tacit" in ASCII); the schema name is the second key. */
@@ -116,6 +119,8 @@ export class PostgresStorage implements Storage {
   readonly #queue: GroupCommitQueue<WriteCall, bigint[][] | number>
   readonly #capacity: number
   #closed = false
+  /** Resolves once the latest batch holds its device row locks (or failed to take them). */
+  #lockGate: Promise<void> = Promise.resolve()
 
   constructor(pool: pg.Pool, schema: string, options: StorageOptions) {
     this.#pool = pool
@@ -124,9 +129,14 @@ export class PostgresStorage implements Storage {
       Math.max(1, options.mailboxCapacity ?? MAX_MAILBOX_ENTRIES),
       MAX_MAILBOX_ENTRIES,
     )
-    // One batch in flight by default: calls reach the database in arrival order, and the next
-    // batch fills while the current one commits (natural group commit).
-    this.#queue = new GroupCommitQueue((calls) => this.#runBatch(calls), { maxInFlight: 1, ...options })
+    // Two batches in flight by default: while one waits for its COMMIT (the WAL flush), the next
+    // is already sent and locking. `#lockGate` keeps them in arrival order where it matters: a
+    // batch takes its device row locks only after the previous batch holds its own, so for any
+    // one mailbox the earlier batch gets the lower seqs and commits first.
+    this.#queue = new GroupCommitQueue((calls) => this.#runBatch(calls), {
+      maxInFlight: DEFAULT_BATCHES_IN_FLIGHT,
+      ...options,
+    })
   }
 
   get groupCommitStats(): { readonly batches: number; readonly calls: number } {
@@ -506,18 +516,42 @@ export class PostgresStorage implements Storage {
   }
 
   #runBatch(calls: WriteCall[]): Promise<Settled<bigint[][] | number>[]> {
-    return this.#tx((c) => this.#writeMailboxCalls(c, calls))
+    // The ticket is taken now, in batch order, not once the connection and BEGIN are ready:
+    // those complete in any order.
+    const ticket = this.#lockTicket()
+    // Released after the lock query; also here, if the batch failed before reaching it.
+    return this.#tx((c) => this.#writeMailboxCalls(c, calls, ticket)).finally(ticket.release)
   }
 
   /** The body of a group-commit batch, inside the caller's transaction. */
-  async #writeMailboxCalls(c: Client, calls: readonly WriteCall[]): Promise<Settled<bigint[][] | number>[]> {
+  /** A place in the order in which batches take their device row locks. */
+  #lockTicket(): { readonly previous: Promise<void>; readonly release: () => void } {
+    const previous = this.#lockGate
+    let release = () => {}
+    this.#lockGate = new Promise((resolve) => {
+      release = resolve
+    })
+    return { previous, release }
+  }
+
+  async #writeMailboxCalls(
+    c: Client,
+    calls: readonly WriteCall[],
+    ticket = this.#lockTicket(),
+  ): Promise<Settled<bigint[][] | number>[]> {
     const ids = listBatchDevices(calls)
     const states = new Map<DeviceId, MailboxState>()
-    const locked = await c.query(
-      `SELECT device_id, revoked_at, next_seq, mailbox_count FROM devices
-        WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE`,
-      [ids],
-    )
+    let locked: pg.QueryResult
+    try {
+      await ticket.previous
+      locked = await c.query(
+        `SELECT device_id, revoked_at, next_seq, mailbox_count FROM devices
+          WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE`,
+        [ids],
+      )
+    } finally {
+      ticket.release()
+    }
     for (const r of locked.rows as Row[]) {
       states.set(r.device_id as string, {
         revoked: r.revoked_at !== null,

@@ -14,18 +14,32 @@ export function readProcessCpuSeconds(pid: number): number {
   return (utime + stime) / CLOCK_TICKS_PER_SECOND
 }
 
-/** CPU seconds of every process named `postgres` (the server and its backends), 0 if none is readable. */
-export function readPostgresCpuSeconds(): number {
-  let total = 0
+/** CPU seconds of every process named `postgres` (the server and its backends), by pid. */
+export function readPostgresCpuSeconds(): Map<number, number> {
+  const byPid = new Map<number, number>()
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim()
-      if (comm === 'postgres') total += readProcessCpuSeconds(Number(entry))
+      if (comm === 'postgres') byPid.set(Number(entry), readProcessCpuSeconds(Number(entry)))
     } catch {
       // The process ended between readdir and read.
     }
   }
+  return byPid
+}
+
+/**
+ * PostgreSQL CPU over an interval, per process: a backend that started meanwhile counts from 0,
+ * one that ended meanwhile is lost (its last figures are gone). A plain difference of totals
+ * goes negative when backends of other clients of the same server come and go.
+ */
+export function postgresCpuDelta(
+  begin: ReadonlyMap<number, number>,
+  end: ReadonlyMap<number, number>,
+): number {
+  let total = 0
+  for (const [pid, seconds] of end) total += Math.max(0, seconds - (begin.get(pid) ?? 0))
   return total
 }
 

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { AdapterSpec, LoadCommand, LoadReply, PhaseResult } from './relay-load.ts'
-import { percentile, readPostgresCpuSeconds, readProcessCpuSeconds } from './relay-stats.ts'
+import { percentile, postgresCpuDelta, readPostgresCpuSeconds, readProcessCpuSeconds } from './relay-stats.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const BENCH = join(ROOT, 'bench')
@@ -193,8 +193,8 @@ async function runPhase(
 ): Promise<PhaseFigures> {
   let cpuBegin = 0
   let cpuEnd = 0
-  let dbBegin = 0
-  let dbEnd = 0
+  let dbBegin = new Map<number, number>()
+  let dbEnd = new Map<number, number>()
   generator.onMarker = (reply) => {
     if (reply.type === 'measure-begin') {
       cpuBegin = readProcessCpuSeconds(server.pid)
@@ -226,7 +226,7 @@ async function runPhase(
     deliveredPerSecond: r.deliveredMeasured / seconds,
     serverCpuSeconds,
     serverCpuLoad: serverCpuSeconds / seconds,
-    databaseCpuSeconds: dbEnd - dbBegin,
+    databaseCpuSeconds: postgresCpuDelta(dbBegin, dbEnd),
     generatorCpuLoad: (r.cpuUserMs + r.cpuSystemMs) / r.measuredMs,
     deliveredPerServerCpuSecond: serverCpuSeconds > 0 ? r.deliveredMeasured / serverCpuSeconds : Number.NaN,
     sent: r.sent,

@@ -19,10 +19,7 @@ describe('cli pieces', () => {
       elapsedMs: 1000,
       width: 80,
     })
-    assert.equal(
-      line,
-      'sending a.bin [##############-------------]  50%  512.0 KiB/1.0 MiB  512.0 KiB/s',
-    )
+    assert.equal(line, 'sending a.bin [##############-------------]  50%  512.0 KiB/1.0 MiB  512.0 KiB/s')
     assert.equal(line.length, 80, 'the bar takes the room left')
     const done = renderProgressLine({ label: 'x', done: 10, total: 10, elapsedMs: 0, width: 40 })
     assert.match(done, /\[#+\] 100% {2}10 B\/10 B$/)

@@ -38,6 +38,8 @@ export class ChatScreen {
       prompt: options.prompt,
       historySize: 100,
     })
+    // In raw mode Ctrl-C reaches readline, not the process: without this it would only pause.
+    this.#rl.on('SIGINT', () => this.close())
     this.closed = new Promise((resolve) =>
       this.#rl.once('close', () => {
         this.#closed = true

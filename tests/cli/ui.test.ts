@@ -71,7 +71,7 @@ describe('cli pieces', () => {
       own: false,
       status: undefined,
     })
-    assert.doesNotMatch(line, /[\u001b\u009b]/)
+    assert.ok(!line.includes('\u001b') && !line.includes('\u009b'), 'no ESC or CSI left')
   })
 
   it('keeps only a plain base name of a sender’s file name', () => {

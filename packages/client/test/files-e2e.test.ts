@@ -7,7 +7,18 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -220,6 +231,38 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       const destination = join(dir, 'bob-resume-up.bin')
       await bob.client.downloadFile(conversation, m.id, destination)
       assert.equal(await sha256Of(destination), file.sha256)
+    })
+
+    it('a file changed in place since the interruption is sent again under a new key, not resumed', async () => {
+      const file = await makeFile(dir, 'changed.bin', 10 * MiB)
+      const stop = new AbortController()
+      let patches = 0
+      const transport = (alice.client as unknown as { transport: ReturnType<typeof mitmTransport> }).transport
+      transport.set(async (request, forward) => {
+        if (!isBlobAppend(request)) return forward(request)
+        if (++patches === 2) stop.abort()
+        return forward(request)
+      })
+      await assert.rejects(alice.client.sendFile(conversation, file.path, { signal: stop.signal }))
+      transport.set(null)
+      // Same size, same inode, same modification time: only the bytes differ.
+      const { mtime, atime } = statSync(file.path)
+      const handle = openSync(file.path, 'r+')
+      writeSync(handle, Buffer.from('changed'), 0, 7, 100)
+      closeSync(handle)
+      utimesSync(file.path, atime, mtime)
+      const from = transport.log.length
+      const sent = await alice.client.sendFile(conversation, file.path)
+      assert.equal(sent.resumedFrom, 0, 'the stored checkpoint no longer matches the file')
+      assert.equal(
+        transport.log.slice(from).filter((e) => e.method === 'POST' && e.path === '/v1/blobs').length,
+        1,
+      )
+      const m = await receivedFile()
+      const destination = join(dir, 'bob-changed.bin')
+      await bob.client.downloadFile(conversation, m.id, destination)
+      assert.equal(await sha256Of(destination), await sha256Of(file.path))
+      assert.notEqual(await sha256Of(destination), file.sha256)
     })
 
     it('a lost answer inside one upload is recognised by the server offset, and nothing is sent twice', async () => {

@@ -1,0 +1,49 @@
+/**
+ * What the shell (`app.tsx`) gives the product screens, and what it takes from them: the one
+ * meeting point between the shell and `src/ui/`. The shell owns the store and the session (create,
+ * unlock, lock); the screens own everything the user sees.
+ *
+ * `src/ui/app-screens.tsx`, when it exists, is loaded (as its own chunk, fetched while the user
+ * types the passphrase) and its exports replace the shell's plain screens:
+ * - `default`: the unlocked app (`AppScreensProps`) — conversations, chat, settings, …;
+ * - `OnboardingScreen` (optional, `OnboardingProps`) and `UnlockScreen` (optional, `UnlockProps`).
+ */
+import type { BrowserSession } from '@tacit/client/browser/browser-client'
+import type { ComponentType } from 'preact'
+
+export type WebSession = BrowserSession
+
+export interface AppScreensProps {
+  /** The unlocked account: `session.client` (TacitClient), `session.files`, `session.store`. */
+  readonly session: WebSession
+  /** Locks now: closes the client, zeroes the store's keys, back to the unlock screen. */
+  readonly onLock: () => Promise<void>
+}
+
+export interface OnboardingValues {
+  readonly invite: string
+  readonly handle: string
+  readonly passphrase: string
+}
+
+export interface OnboardingProps {
+  /** The server (the page's own origin): shown, not asked. */
+  readonly serverUrl: string
+  /** An invite from the page's address (`#invite=…`), to prefill. */
+  readonly initialInvite: string
+  /** Registers; rejects with a ClientError or StoreError that `describeError` turns into text. */
+  readonly onSubmit: (values: OnboardingValues) => Promise<void>
+}
+
+export interface UnlockProps {
+  /** Unlocks; rejects with StoreError('wrong-passphrase') on a wrong passphrase. */
+  readonly onSubmit: (passphrase: string) => Promise<void>
+  /** Deletes this browser's account store, after the user confirmed it, and goes to onboarding. */
+  readonly onForget: () => Promise<void>
+}
+
+export interface ScreensModule {
+  readonly default: ComponentType<AppScreensProps>
+  readonly OnboardingScreen?: ComponentType<OnboardingProps>
+  readonly UnlockScreen?: ComponentType<UnlockProps>
+}

@@ -112,6 +112,8 @@ describe('cli pieces', () => {
     )
     assert.equal(enoent.exitCode, 5)
     assert.doesNotMatch(enoent.message, /secret-plans/, 'a system error keeps its code, not its path')
+    const sdkBug = classifyError(clientError('internal', 'internal: a bug in the SDK'))
+    assert.deepEqual([sdkBug.exitCode, sdkBug.message], [70, 'internal: a bug in the SDK'])
     const bug = classifyError(new TypeError('Cannot read properties of undefined (reading "the plaintext")'))
     assert.equal(bug.exitCode, 70)
     assert.doesNotMatch(bug.message, /plaintext/)

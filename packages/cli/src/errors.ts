@@ -195,7 +195,10 @@ export function classifyError(error: unknown): CliError {
     return new CliError('network', 'cannot reach the server', { cause: error })
   }
   if (fromPackage && code) {
-    return new CliError('internal', `${code}: ${firstLine((error as Error).message)}`, { cause: error })
+    const message = firstLine((error as Error).message)
+    return new CliError('internal', message.startsWith(`${code}:`) ? message : `${code}: ${message}`, {
+      cause: error,
+    })
   }
   const name = error instanceof Error ? error.name : typeof error
   return new CliError('internal', `unexpected ${name} (this is a bug, please report it)`, { cause: error })

@@ -84,6 +84,17 @@ describe('tacit end to end (real server, real binary)', () => {
     assert.match(none.stderr, /no account in .*nobody/)
   })
 
+  it('on a terminal the passphrase is asked at a hidden prompt and never echoed', async () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(TACIT_BIN)} --profile ${JSON.stringify(profile('bob'))} group list --json`
+    const t = spawnTacitRaw('script', ['-qfec', command, '/dev/null'], env({ TACIT_PASSPHRASE: '' }))
+    await waitForOutput(t.stdout, (s) => s.includes('Passphrase: '), 60_000)
+    t.child.stdin!.write(`${PASSPHRASE}\r`)
+    const done = await t.done
+    assert.equal(done.code, 0, done.stdout)
+    assert.ok(!done.stdout.includes(PASSPHRASE), 'the passphrase is not echoed')
+    assert.match(done.stdout, /\{"conversations":\[\]\}/)
+  })
+
   let team = ''
 
   it('group create, send and read with --json, add and remove; the removed member reads nothing later', async () => {

@@ -29,6 +29,9 @@ async function* readFrom(
       try {
         reader = (await api.openBlob(blobId, position, controller.signal)).body.getReader()
       } catch (error) {
+        // Resuming exactly at the end (the partial file already holds every chunk): nothing is
+        // left to read, and the decryptor decides whether that is the whole file.
+        if (position > 0 && ClientError.isServer(error, 'range-not-satisfiable')) return
         if (!isTransient(error)) throw error
         failure = error
       }

@@ -311,16 +311,20 @@ export async function uploadFile(p: UploadParams): Promise<UploadResult> {
   progress(serverOffset)
 
   const blobId = record.blobId
+  // Bytes the server held when this call began: produced again only to move the encryptor on.
+  const skipUntil = serverOffset
   let produced = encryptor.checkpoint().ciphertextOffset
   let batch: Uint8Array[] = []
   let batchBytes = 0
+  // Where the next request starts (requests go out one at a time, in order).
+  let nextOffset = serverOffset
 
   const emit = (piece: Uint8Array) => {
-    if (produced + piece.length <= serverOffset) {
-      produced += piece.length // already on the server: encrypted again only to move on
+    if (produced + piece.length <= skipUntil) {
+      produced += piece.length
       return
     }
-    if (produced < serverOffset) {
+    if (produced < skipUntil) {
       throw new ClientError('server', 'the server’s upload offset is not on a chunk boundary', {
         serverCode: 'offset-mismatch',
       })
@@ -330,20 +334,13 @@ export async function uploadFile(p: UploadParams): Promise<UploadResult> {
     produced += piece.length
   }
 
-  // One push of at most FILE_CHUNK_BYTES completes at most two chunks (a full one and the last).
-  const flush = async (force: boolean) => {
-    if (batchBytes === 0) return
-    if (!force && batchBytes + 2 * FILE_CIPHERTEXT_CHUNK_BYTES <= MAX_UPLOAD_REQUEST_BYTES) return
-    const body = batch.length === 1 ? batch[0]! : concatBytes(...batch)
-    const at = serverOffset
+  /** Sends one request and persists the checkpoint taken where it ends, once the server has it. */
+  const send = async (at: number, body: Uint8Array, checkpoint: FileCheckpoint) => {
     const status = await withTransferRetries(() => appendOnce(api, blobId, at, body), p.signal)
-    batch = []
-    batchBytes = 0
-    serverOffset = status.offset
-    const checkpoint = encryptor.checkpoint()
-    if (checkpoint.ciphertextOffset !== serverOffset) {
+    if (status.offset !== at + body.length || checkpoint.ciphertextOffset !== status.offset) {
       throw new ClientError('internal', 'upload checkpoint and server offset disagree (a bug)')
     }
+    serverOffset = status.offset
     record = {
       ...record,
       chunkIndex: checkpoint.chunkIndex,
@@ -351,6 +348,35 @@ export async function uploadFile(p: UploadParams): Promise<UploadResult> {
     }
     await store.transaction((tx) => tx.put(NS.uploads, key(uploadKey), encodeJson(record)))
     progress(serverOffset)
+  }
+
+  // One request in flight while the next is read and encrypted (two requests of memory at most).
+  let inflight: Promise<void> = Promise.resolve()
+  let failure: { error: unknown } | null = null
+  const settle = async () => {
+    await inflight
+    if (failure) throw failure.error
+  }
+
+  // One push of at most FILE_CHUNK_BYTES completes at most two chunks (a full one and the last).
+  const flush = async (force: boolean) => {
+    if (
+      batchBytes > 0 &&
+      (force || batchBytes + 2 * FILE_CIPHERTEXT_CHUNK_BYTES > MAX_UPLOAD_REQUEST_BYTES)
+    ) {
+      const body = batch.length === 1 ? batch[0]! : concatBytes(...batch)
+      // Every chunk produced is in `body`: the encryptor's checkpoint is exactly its end.
+      const checkpoint = encryptor.checkpoint()
+      batch = []
+      batchBytes = 0
+      const at = nextOffset
+      nextOffset += body.length
+      await settle()
+      inflight = send(at, body, checkpoint).catch((error: unknown) => {
+        failure = { error }
+      })
+    }
+    if (force) await settle()
   }
 
   try {
@@ -370,6 +396,8 @@ export async function uploadFile(p: UploadParams): Promise<UploadResult> {
     }
     await flush(true)
   } catch (error) {
+    // No request may still be running (and writing the record) once this call has returned.
+    await inflight
     if (FileError.isReason(error, 'misuse')) {
       throw new ClientError('usage', 'the file changed size while it was being sent', { cause: error })
     }

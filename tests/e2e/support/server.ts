@@ -162,16 +162,3 @@ export async function dropSchema(schema: string): Promise<void> {
     await client.end()
   }
 }
-
-/** Whether PostgreSQL answers at POSTGRES_URL (the suite on PostgreSQL needs it). */
-export async function postgresReachable(): Promise<boolean> {
-  try {
-    const pg = (await import('pg')).default
-    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 })
-    await client.connect()
-    await client.end()
-    return true
-  } catch {
-    return false
-  }
-}

@@ -53,8 +53,9 @@ export const MAX_ENVELOPE_TTL_SECONDS = 60 * 60 * 24 * 30
 export const MAX_FRAME_BYTES =
   2 * MAX_ENVELOPE_BYTES + 2 * MAX_RECIPIENTS * (1 + DEVICE_ID_LENGTH) + 64 * 1024
 
-/** One blob (an encrypted file); servers may configure a lower cap. */
-export const MAX_BLOB_BYTES = 1024 * 1024 * 1024
+/** One blob (an encrypted file, padded); servers may configure a lower cap. 4 GiB leaves room for
+ * a padded 2 GiB file and more (DESIGN.md §3: files of any size; constant memory at both ends). */
+export const MAX_BLOB_BYTES = 4 * 1024 * 1024 * 1024
 /** One chunk of a blob upload (one PATCH request body). */
 export const MAX_BLOB_CHUNK_BYTES = 4 * 1024 * 1024
 /** Blob ids: base64url of 16 random bytes. */

@@ -214,6 +214,38 @@ describe('tacit commands (fake SDK)', () => {
     }
   })
 
+  it('option values may start with "-" (invite codes and ids are base64url); "--" ends options', async () => {
+    const w = world()
+    const seen: string[] = []
+    const f = w.factory()
+    const factory = {
+      ...f,
+      createAccount: async (p: Parameters<typeof f.createAccount>[0]) => {
+        seen.push(p.invite)
+        return f.createAccount(p)
+      },
+    }
+    const r = await runCliOnce(
+      [
+        '--server',
+        'http://127.0.0.1:1',
+        '--profile',
+        '/profiles/dave',
+        'account',
+        'create',
+        '--invite',
+        '-AbCdEfGhIjKlMnOpQrStU',
+        'dave',
+      ],
+      factory,
+    )
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(seen, ['-AbCdEfGhIjKlMnOpQrStU'])
+    const dash = await runCliOnce([...as('alice'), 'send', 'bob', '--', '-5', 'degrees', '--json'], f)
+    assert.equal(dash.code, 0, dash.stderr)
+    assert.equal(w.messages.at(-1)?.text, '-5 degrees --json', 'after "--" everything is text')
+  })
+
   it('group help lists the subcommands; `help <command>` is the same as `<command> --help`', async () => {
     const f = world().factory()
     for (const g of COMMANDS.filter(isGroup)) {

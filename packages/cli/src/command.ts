@@ -106,7 +106,7 @@ export function parseCommandLine(
   }
   let parsed: ReturnType<typeof parseArgs>
   try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
+    parsed = parseArgs({ args: attachValues(args, options), options, allowPositionals: true, strict: true })
   } catch (error) {
     // parseArgs's messages quote only the flag the user typed.
     const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : 'bad arguments'
@@ -130,6 +130,34 @@ export function parseCommandLine(
     help,
     globals: { server, profile, json: values.json === true },
   }
+}
+
+/**
+ * `--invite -x3…` is refused by parseArgs as ambiguous (is `-x3…` a value or an option?). Values
+ * here are random base64url (invites, device ids) and may start with '-', so a token after an
+ * option that takes a value is always that value: it is attached (`--invite=-x3…`, `-o-x`).
+ */
+function attachValues(args: readonly string[], options: ParseArgsOptions): string[] {
+  const takesValue = new Set<string>()
+  for (const [name, o] of Object.entries(options ?? {})) {
+    if (o.type !== 'string') continue
+    takesValue.add(`--${name}`)
+    if (o.short) takesValue.add(`-${o.short}`)
+  }
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === '--') {
+      out.push(...args.slice(i))
+      break
+    }
+    const value = args[i + 1]
+    if (takesValue.has(arg) && value !== undefined) {
+      out.push(arg.startsWith('--') ? `${arg}=${value}` : `${arg}${value}`)
+      i++
+    } else out.push(arg)
+  }
+  return out
 }
 
 function checkPositionals(spec: Pick<CommandSpec, 'positionals' | 'name'>, positionals: string[]): void {

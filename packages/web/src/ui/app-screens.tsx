@@ -1,66 +1,35 @@
 /**
- * The web client's screens: onboarding or unlock until a client is open, then the conversation
+ * The web client's screens: onboarding or unlock until the session is open, then the conversation
  * list beside the open conversation (one pane at a time on a phone), verification, devices and
- * settings. The app shell (`src/app.tsx`) mounts this with a `WebSession`.
+ * settings. The shell (`src/app.tsx`) owns the session and mounts these (`../screens-contract.ts`).
  */
 import './app-screens.css'
-import type { Alert, ConversationId, TacitClient } from '@tacit/client/client'
-import { useCallback, useEffect, useState } from 'preact/hooks'
+import type { Alert, ConversationId } from '@tacit/client/client'
+import { useEffect, useState } from 'preact/hooks'
 import { Chat } from './chat.tsx'
 import { ConversationList } from './conversation-list.tsx'
 import { Devices } from './devices.tsx'
-import { describeError } from './format.ts'
 import { Onboarding, Unlock } from './onboarding.tsx'
-import type { WebSession } from './session.ts'
+import type { AppScreensProps, OnboardingProps, UnlockProps, WebSession } from './session.ts'
 import { Settings } from './settings.tsx'
 import { useAlerts, useConversations } from './use-client.ts'
 import { Verification } from './verification.tsx'
 
-type Gate =
-  | { kind: 'loading' }
-  | { kind: 'failed'; error: unknown }
-  | { kind: 'onboarding' }
-  | { kind: 'unlock' }
-
 type Page = 'chats' | 'verify' | 'devices' | 'settings'
 
-export default function AppScreens(props: { session: WebSession }) {
-  const { session } = props
-  const [gate, setGate] = useState<Gate>({ kind: 'loading' })
-  const [client, setClient] = useState<TacitClient | null>(null)
-  useEffect(() => {
-    session
-      .hasAccount()
-      .then((has) => setGate({ kind: has ? 'unlock' : 'onboarding' }))
-      .catch((error: unknown) => setGate({ kind: 'failed', error }))
-  }, [session])
-  const lock = useCallback(async () => {
-    setClient(null)
-    setGate({ kind: 'unlock' })
-    await session.lock()
-  }, [session])
+/** The unlocked app: the shell mounts this once the session is open. */
+export default function AppScreens(props: AppScreensProps) {
+  return <Main session={props.session} onLock={props.onLock} />
+}
 
-  if (client) return <Main client={client} session={session} onLock={lock} />
-  switch (gate.kind) {
-    case 'loading':
-      return (
-        <main class="tc-gate" id="main" aria-busy="true">
-          <output class="tc-muted">Opening Tacit…</output>
-        </main>
-      )
-    case 'failed':
-      return (
-        <main class="tc-gate" id="main">
-          <p class="tc-error" role="alert">
-            This browser cannot run Tacit: {describeError(gate.error)}
-          </p>
-        </main>
-      )
-    case 'onboarding':
-      return <Onboarding session={session} onReady={setClient} />
-    case 'unlock':
-      return <Unlock session={session} onReady={setClient} />
-  }
+/** First run, replacing the shell's plain form. */
+export function OnboardingScreen(props: OnboardingProps) {
+  return <Onboarding {...props} />
+}
+
+/** Unlock, replacing the shell's plain form. */
+export function UnlockScreen(props: UnlockProps) {
+  return <Unlock {...props} />
 }
 
 function alertText(a: Alert): string {
@@ -84,8 +53,8 @@ function alertText(a: Alert): string {
   }
 }
 
-function Main(props: { client: TacitClient; session: WebSession; onLock: () => Promise<void> }) {
-  const { client } = props
+function Main(props: { session: WebSession; onLock: () => Promise<void> }) {
+  const { client } = props.session
   const [page, setPage] = useState<Page>('chats')
   const [open, setOpen] = useState<ConversationId | null>(null)
   const [verifyHandle, setVerifyHandle] = useState<string | null>(null)

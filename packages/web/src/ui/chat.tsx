@@ -19,7 +19,7 @@ import {
   titleOf,
 } from './format.ts'
 import { Members } from './members.tsx'
-import type { WebSession } from './session.ts'
+import { downloadToBlob, sendPickedFile, type WebSession } from './session.ts'
 import { useAction, useMessages, useTyping } from './use-client.ts'
 
 /** Uploads shown at once in one conversation (each is a whole file read from disk). */
@@ -340,7 +340,7 @@ function FileCard(props: { session: WebSession; message: StoredMessage }) {
   const download = async () => {
     setProgress({ done: 0, total: info?.size ?? 0 })
     const blob = await action.run(() =>
-      props.session.downloadFile(m.conversationId, m.id, (done, total) => setProgress({ done, total })),
+      downloadToBlob(props.session, m.conversationId, m.id, (done, total) => setProgress({ done, total })),
     )
     setProgress(null)
     if (!blob) return
@@ -449,8 +449,7 @@ function Composer(props: { client: TacitClient; session: WebSession; conversatio
       setUploads((l) => [...l, upload])
       const update = (patch: Partial<Upload>) =>
         setUploads((l) => l.map((u) => (u.key === key ? { ...u, ...patch } : u)))
-      props.session
-        .sendFile(conversationId, file, (done, total) => update({ done, total }))
+      sendPickedFile(props.session, conversationId, file, (done, total) => update({ done, total }))
         .then(() => setUploads((l) => l.filter((u) => u.key !== key)))
         .catch((error: unknown) => update({ error }))
     }

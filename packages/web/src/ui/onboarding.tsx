@@ -1,8 +1,8 @@
 /**
- * First run (invite, handle, passphrase) and unlock (passphrase). The passphrase never leaves
- * the page: it goes to Argon2id in this tab, whose key unwraps the store key (DESIGN.md §7).
+ * First run (invite, handle, passphrase) and unlock (passphrase), in the shape the shell asks for
+ * (`OnboardingProps`, `UnlockProps`). The passphrase never leaves the page: it goes to Argon2id in
+ * this tab, whose key unwraps the store key (DESIGN.md §7).
  */
-import type { TacitClient } from '@tacit/client/client'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import {
   checkHandle,
@@ -11,7 +11,7 @@ import {
   InputError,
   MIN_NEW_PASSPHRASE_CHARS,
 } from './format.ts'
-import type { WebSession } from './session.ts'
+import type { OnboardingProps, UnlockProps } from './session.ts'
 import { useAction } from './use-client.ts'
 
 /** An invite code as the administrator hands it out (the server checks it; this only bounds it). */
@@ -26,39 +26,39 @@ function FormError(props: { error: unknown; id: string }) {
   )
 }
 
-/** The invite from the address (`/#invite=CODE`), so an invite link opens a filled form. */
-function inviteFromLocation(): string {
-  const hash = globalThis.location?.hash ?? ''
-  const m = /(?:^#|&)invite=([^&]*)/.exec(hash)
-  return m ? decodeURIComponent(m[1]!).slice(0, MAX_INVITE_CHARS) : ''
-}
-
-export function Onboarding(props: { session: WebSession; onReady: (c: TacitClient) => void }) {
-  const [invite, setInvite] = useState(inviteFromLocation)
+export function Onboarding(props: OnboardingProps) {
+  const [invite, setInvite] = useState(props.initialInvite.slice(0, MAX_INVITE_CHARS))
   const [handle, setHandle] = useState('')
   const [passphrase, setPassphrase] = useState('')
   const [confirmation, setConfirmation] = useState('')
   const action = useAction()
   const first = useRef<HTMLInputElement>(null)
-  useEffect(() => first.current?.focus(), [])
+  const second = useRef<HTMLInputElement>(null)
+  useEffect(() => (invite === '' ? first : second).current?.focus(), [])
 
   const submit = async (e: Event) => {
     e.preventDefault()
-    const client = await action.run(async () => {
+    await action.run(async () => {
       const h = checkHandle(handle)
       const p = checkNewPassphrase(passphrase, confirmation)
       if (invite.trim() === '') throw new InputError('empty', 'Enter the invite code.')
-      return props.session.createAccount({ invite: invite.trim(), handle: h, passphrase: p })
+      await props.onSubmit({ invite: invite.trim(), handle: h, passphrase: p })
     })
-    if (client) props.onReady(client)
   }
 
   return (
     <main class="tc-gate" id="main">
-      <form class="tc-card" onSubmit={submit} aria-labelledby="onboarding-title" aria-busy={action.busy}>
+      <form
+        class="tc-card"
+        data-screen="onboarding"
+        onSubmit={submit}
+        aria-labelledby="onboarding-title"
+        aria-busy={action.busy}
+      >
         <h1 id="onboarding-title">Welcome to Tacit</h1>
         <p class="tc-lede">
-          Messages and files are encrypted on this device. The server relays ciphertext only.
+          Messages and files are encrypted on this device. The server at{' '}
+          <span class="tc-mono">{props.serverUrl}</span> relays ciphertext only.
         </p>
         <label for="invite">Invite code</label>
         <input
@@ -75,6 +75,7 @@ export function Onboarding(props: { session: WebSession; onReady: (c: TacitClien
         <label for="handle">Your handle</label>
         <input
           id="handle"
+          ref={second}
           name="handle"
           autocomplete="username"
           autocapitalize="none"
@@ -121,7 +122,7 @@ export function Onboarding(props: { session: WebSession; onReady: (c: TacitClien
   )
 }
 
-export function Unlock(props: { session: WebSession; onReady: (c: TacitClient) => void }) {
+export function Unlock(props: UnlockProps) {
   const [passphrase, setPassphrase] = useState('')
   const action = useAction()
   const input = useRef<HTMLInputElement>(null)
@@ -132,16 +133,27 @@ export function Unlock(props: { session: WebSession; onReady: (c: TacitClient) =
 
   const submit = async (e: Event) => {
     e.preventDefault()
-    const client = await action.run(() => props.session.unlock(passphrase))
-    if (client) {
-      setPassphrase('')
-      props.onReady(client)
-    }
+    await action.run(() => props.onSubmit(passphrase))
+  }
+  const forget = async () => {
+    if (
+      !globalThis.confirm(
+        'Delete this account from this browser? Its keys and history here are erased; without another device or a backup they are gone.',
+      )
+    )
+      return
+    await action.run(() => props.onForget())
   }
 
   return (
     <main class="tc-gate" id="main">
-      <form class="tc-card" onSubmit={submit} aria-labelledby="unlock-title" aria-busy={action.busy}>
+      <form
+        class="tc-card"
+        data-screen="unlock"
+        onSubmit={submit}
+        aria-labelledby="unlock-title"
+        aria-busy={action.busy}
+      >
         <h1 id="unlock-title">Unlock Tacit</h1>
         <p class="tc-lede">Your keys and history in this browser are locked under your passphrase.</p>
         <label for="unlock-passphrase">Passphrase</label>
@@ -159,6 +171,9 @@ export function Unlock(props: { session: WebSession; onReady: (c: TacitClient) =
         <FormError error={action.error} id="unlock-error" />
         <button type="submit" class="tc-primary" disabled={action.busy}>
           {action.busy ? 'Unlocking…' : 'Unlock'}
+        </button>
+        <button type="button" class="tc-link" onClick={() => void forget()} disabled={action.busy}>
+          Forget this account on this browser
         </button>
       </form>
     </main>

@@ -25,7 +25,7 @@ export function Settings(props: { client: TacitClient; session: WebSession; onLo
     setDone('')
     const ok = await change.run(async () => {
       const p = checkNewPassphrase(next, again)
-      await props.session.changePassphrase(current, p)
+      await props.session.store.changePassphrase(current, p)
       return true
     })
     if (ok) {

@@ -5,10 +5,19 @@
 // path and bytes of every input (the web package, the client, protocol and crypto sources, the
 // lock file) is kept in dist/.build-stamp (a dot file: the server never serves it).
 //
-// The build goes to a fresh folder beside dist and is renamed into place, so a server running
+// The build goes to a fresh folder under .tmp/ and is renamed into place, so a server running
 // meanwhile never serves half a build and two concurrent builds cannot mix their files.
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -71,8 +80,12 @@ export function isFresh(hash = sourceHash()) {
 export async function buildWeb() {
   const hash = sourceHash()
   const { build } = await import('vite')
-  const tmp = `${dist}.tmp-${process.pid}`
-  const old = `${dist}.old-${process.pid}`
+  // Under the repository's git-ignored .tmp/ (same file system as dist, so rename works; out of
+  // the linter's and git's way).
+  const scratch = join(repoRoot, '.tmp')
+  mkdirSync(scratch, { recursive: true })
+  const tmp = join(scratch, `web-dist-${process.pid}`)
+  const old = join(scratch, `web-dist-old-${process.pid}`)
   rmSync(tmp, { recursive: true, force: true })
   try {
     await build({

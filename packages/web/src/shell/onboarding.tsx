@@ -28,7 +28,7 @@ export function Onboarding({ serverUrl, initialInvite, onSubmit }: OnboardingPro
 
   return (
     <main class="shell centered">
-      <form class="card" onSubmit={submit} aria-busy={busy}>
+      <form class="card" data-screen="onboarding" onSubmit={submit} aria-busy={busy}>
         <h1>Create your Tacit account</h1>
         <p class="muted">
           Server: <span data-testid="server-url">{serverUrl}</span>

@@ -21,7 +21,7 @@ export function Unlock({ onSubmit, onForget }: UnlockProps) {
 
   return (
     <main class="shell centered">
-      <form class="card" onSubmit={submit} aria-busy={busy}>
+      <form class="card" data-screen="unlock" onSubmit={submit} aria-busy={busy}>
         <h1>Unlock Tacit</h1>
         <label>
           Passphrase

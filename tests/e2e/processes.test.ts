@@ -162,7 +162,7 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       )
     })
 
-    it('group of three: add and remove; the removed member cannot open what is sent after', async () => {
+    it('group of three: add and remove; the removed member cannot open what is sent after', async (t) => {
       const { id } = await alice.call<{ id: string }>('createConversation', {
         members: ['bob'],
         name: 'team',
@@ -186,7 +186,12 @@ function suite(backend: 'sqlite' | 'postgres'): void {
         text: 'before removal',
       })
 
+      const aliceSentBefore = (await alice.call<Tapped[]>('tapped')).length
       await alice.call('removeMembers', { id, handles: ['carol'] })
+      const removal = (await alice.call<Tapped[]>('tapped'))
+        .slice(aliceSentBefore)
+        .filter((x) => x.direction === 'out' && x.kind === 'commit' && x.groupId === id)
+      assert.equal(removal.length, 1, 'one removal commit left alice')
       await syncAll(bob, carol)
       assert.ok((await carol.call<string[]>('removedFrom')).includes(id), 'carol learns she was removed')
       assert.equal((await carol.call<Summary>('conversation', { id })).active, false)
@@ -204,6 +209,14 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       assert.ok(!carolSaw.some((t) => t.mls === afterRemoval.mls))
       const withOld = await carol.call<Decrypted>('tryDecrypt', { id, mls: afterRemoval.mls })
       assert.equal(withOld.ok, false, `state of epoch ${saved.epoch} must not open a later epoch's message`)
+      t.diagnostic(`carol's epoch-${saved.epoch} state on the later message: ${JSON.stringify(withOld)}`)
+      // Even processing the removal commit herself from that state leaves her without the new epoch.
+      const withCommit = await carol.call<Decrypted & { removedSelf?: boolean }>('tryDecrypt', {
+        id,
+        mls: afterRemoval.mls,
+        commitFirst: removal[0]!.mls,
+      })
+      assert.deepEqual(withCommit, { ok: false, code: 'not-member', removedSelf: true })
       await carol.call('saveGroupState', { id })
       const withNow = await carol.call<Decrypted>('tryDecrypt', { id, mls: afterRemoval.mls })
       assert.deepEqual(withNow, { ok: false, code: 'not-member' })

@@ -268,19 +268,31 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
     const group = restoreGroup(bytes, await configFor(summary.admins))
     return { epoch: String(epochOf(group)) }
   },
-  /** Opens `mls` with the saved state: `{ok: true, text}` or `{ok: false, code}`. */
+  /**
+   * Opens `mls` with the saved state (after applying `commitFirst` to it, if given):
+   * `{ok: true, text}` or `{ok: false, code}`, plus `removedSelf` when a commit was applied.
+   */
   async tryDecrypt(a) {
     const saved = savedGroups.get(str(a, 'id'))
     if (!saved) throw new Error('saveGroupState first')
     const config = await configFor(saved.admins)
-    const group = restoreGroup(saved.bytes, config)
+    let group = restoreGroup(saved.bytes, config)
+    let removedSelf: boolean | undefined
+    if (typeof a.commitFirst === 'string') {
+      // Applies a commit to the saved state first (as the device itself would have).
+      const c = await processMessage(group, config, base64urlToBytes(a.commitFirst, 'commit'))
+      if (c.kind !== 'commit') throw new Error('commitFirst is not a commit')
+      group = c.group
+      removedSelf = c.removedSelf
+    }
+    const extra = removedSelf === undefined ? {} : { removedSelf }
     try {
       const r = await processMessage(group, config, base64urlToBytes(str(a, 'mls'), 'mls'))
-      if (r.kind !== 'application') return { ok: true, kind: r.kind }
+      if (r.kind !== 'application') return { ok: true, kind: r.kind, ...extra }
       const body = decodeContent(r.plaintext).body
-      return { ok: true, kind: r.kind, text: body.type === 'text' ? body.text : null }
+      return { ok: true, kind: r.kind, text: body.type === 'text' ? body.text : null, ...extra }
     } catch (error) {
-      return { ok: false, code: (error as { code?: string }).code ?? 'unknown' }
+      return { ok: false, code: (error as { code?: string }).code ?? 'unknown', ...extra }
     }
   },
   async close() {

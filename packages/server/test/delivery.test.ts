@@ -45,7 +45,10 @@ function countReads(storage: Storage): Storage {
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'tacit-delivery-test-'))
-  const base = parseConfig(['--port', '0', '--data-dir', dataDir, '--rate-limit-address', 'off'], {})
+  const base = parseConfig(
+    ['--port', '0', '--data-dir', dataDir, '--rate-limit-address', 'off', '--web-dir', 'off'],
+    {},
+  )
   const config = { ...base, policy: { ...base.policy, deliveryWindow: WINDOW } }
   const storage = countReads(await openConfiguredStorage(config))
   server = await startServer(config, { storage, log: createMemoryLogger(), printInvite: () => {} })

@@ -15,9 +15,9 @@
  *
  * Every request is answered after storage resolved it — `send-ok` means durable.
  *
- * Socket writes: frames written to one socket in one turn of the event loop (the `send-ok`s and
- * `deliver`s one group commit releases, `ack-ok`s) are corked and leave as one `writev` after
- * the turn's I/O phase (`setImmediate`), instead of one syscall per frame.
+ * Socket writes: frames for one socket in one turn of the event loop (the `send-ok`s and
+ * `deliver`s one group commit releases, `ack-ok`s) are framed together and leave as one socket
+ * write after the turn's I/O phase (`outbox.ts`), instead of one `ws.send` per frame.
  */
 import type { Socket } from 'node:net'
 
@@ -33,6 +33,7 @@ import { openSession } from '../http/auth.ts'
 import { RESYNC_INTERVAL_MS } from '../notify/notifier.ts'
 import { equalSecrets, hashSecret, randomSecret } from '../secrets.ts'
 import type { EnqueueRequest, MailboxEntry } from '../storage/storage.ts'
+import { flushAfterThisTurn, frameBinaryMessages, MAX_OUTBOX_BYTES, type OutboxOwner } from './outbox.ts'
 import type { ConnectionRegistry, LiveConnection } from './registry.ts'
 
 /** WebSocket close codes (RFC 6455 §7.4.2: 4000–4999 are for applications). */
@@ -54,7 +55,7 @@ export interface ConnectionOptions {
   readonly resyncIntervalMs?: number
 }
 
-export class MailboxConnection implements LiveConnection {
+export class MailboxConnection implements LiveConnection, OutboxOwner {
   deviceId: string | null = null
   private readonly challenge = randomSecret(CHALLENGE_BYTES)
   private readonly challengeExpiresAt: number
@@ -79,7 +80,9 @@ export class MailboxConnection implements LiveConnection {
   private rescan = false
   /** The last pump stopped at a full window (or never ran): entries may wait beyond the cursor. */
   private backlog = true
-  private corked = false
+  /** Encoded frames of this turn, written together by `flushOutbox`. */
+  private outbox: Uint8Array[] = []
+  private outboxBytes = 0
 
   constructor(
     private readonly ctx: ServerContext,
@@ -106,6 +109,8 @@ export class MailboxConnection implements LiveConnection {
 
   close(code: number, reason: string): void {
     if (this.closed) return
+    // Frames of this turn (an error answer before an auth failure closes) go before the close frame.
+    this.flushOutbox()
     this.ws.close(code, reason)
     this.onClose()
   }
@@ -139,23 +144,35 @@ export class MailboxConnection implements LiveConnection {
 
   private sendFrame(frame: ServerFrame): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return
-    this.cork()
-    this.ws.send(encodeFrame(frame), BINARY)
+    const bytes = encodeFrame(frame)
+    if (this.socket() === null) {
+      this.ws.send(bytes, BINARY)
+      return
+    }
+    if (this.outbox.length === 0) flushAfterThisTurn(this)
+    this.outbox.push(bytes)
+    this.outboxBytes += bytes.length
+    if (this.outboxBytes >= MAX_OUTBOX_BYTES) this.flushOutbox()
+  }
+
+  flushOutbox(): void {
+    if (this.outbox.length === 0) return
+    const frames = this.outbox
+    this.outbox = []
+    this.outboxBytes = 0
+    const socket = this.socket()
+    if (this.ws.readyState !== this.ws.OPEN || socket === null) return
+    socket.write(frameBinaryMessages(frames))
   }
 
   /**
-   * Holds the frames of this turn of the event loop in the socket (`ws` corks each frame's
-   * header and body itself; corks nest, so ours keeps them all) and lets them go as one
-   * `writev` after the I/O phase. `ws` has no public cork: `_socket` is its field for the socket.
+   * The TCP socket under `ws` (its `_socket` field: `ws` has no public way to write several
+   * messages at once). Writing frames to it directly is safe here because no extension is
+   * negotiated and every message is one whole frame; `ws` itself writes only control frames.
    */
-  private cork(): void {
-    if (this.corked) return
+  private socket(): Socket | null {
     const socket = (this.ws as unknown as { _socket?: Socket })._socket
-    if (socket === undefined || socket.destroyed) return
-    this.corked = true
-    corkUntilNextTurn(socket, () => {
-      this.corked = false
-    })
+    return socket === undefined || socket.destroyed ? null : socket
   }
 
   private sendError(id: number, error: unknown): void {
@@ -514,22 +531,6 @@ export class MailboxConnection implements LiveConnection {
       // A full window that skipped entries: the next ack pumps again.
       this.backlog = more
     } while (this.pumpAgain && !this.closed)
-  }
-}
-
-/** Sockets corked during this turn, uncorked together once its I/O phase is over. */
-const corkedSockets: { socket: Socket; done: () => void }[] = []
-
-function corkUntilNextTurn(socket: Socket, done: () => void): void {
-  socket.cork()
-  corkedSockets.push({ socket, done })
-  if (corkedSockets.length === 1) setImmediate(uncorkAll)
-}
-
-function uncorkAll(): void {
-  for (const { socket, done } of corkedSockets.splice(0)) {
-    done()
-    socket.uncork()
   }
 }
 

@@ -20,7 +20,9 @@ export interface TestServer {
 export async function startTestServer(flags: string[] = []): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tacit-server-test-'))
   const config = parseConfig(
-    ['--port', '0', '--data-dir', dataDir, '--rate-limit-address', 'off', ...flags],
+    // The API alone unless a test asks for the web client: whether packages/web/dist happens to
+    // be built must not change what an API path answers (web-app.test.ts covers that app).
+    ['--port', '0', '--data-dir', dataDir, '--rate-limit-address', 'off', '--web-dir', 'off', ...flags],
     {},
   )
   let invite = ''

@@ -141,7 +141,16 @@ describe('describeError', () => {
     assert.match(describeError(new ClientError('verification-failed', 'x')), /NOT verified/)
     assert.match(describeError(new InputError('too-short', 'Use at least 8 characters.')), /at least 8/)
   })
-  it('never shows the text of an unknown error (it could hold anything)', () => {
+  it("maps the server's refusals by code", () => {
+    const used = new ClientError('server', 'x', { serverCode: 'invite-invalid' })
+    assert.match(describeError(used), /invite is not valid/)
+    assert.match(
+      describeError(new ClientError('server', 'x', { serverCode: 'already-exists' })),
+      /handle is taken/,
+    )
+  })
+  it('never shows the text of an error (it could hold anything)', () => {
+    assert.doesNotMatch(describeError(new ClientError('internal', 'secret plaintext hello')), /secret|hello/)
     const text = describeError(new Error('secret plaintext hello'))
     assert.doesNotMatch(text, /secret|plaintext|hello/)
   })

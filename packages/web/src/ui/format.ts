@@ -3,6 +3,7 @@
  * an error reads to a person. No DOM here, so node:test covers them (tests/web/format.test.ts).
  */
 import type { ConversationSummary, StoredMessage } from '@tacit/client/client'
+import { describeError as describeSdkError } from '../describe-error.ts'
 
 /** Handles, comma or space separated, as typed in the "new conversation" and "add" fields. */
 export const MAX_HANDLES_TYPED = 100
@@ -146,8 +147,9 @@ export function normaliseDigits(input: string): string | null {
 }
 
 /**
- * A short text for an error, safe to show: the SDK's and the store's messages hold no keys or
- * plaintext (their contract), and codes the user can act on get words of their own.
+ * A short text for an error, from its code only (never its message, which could say more than
+ * the user should see): codes the screens' users act on get words of their own, the rest go
+ * through the shell's table (`../describe-error.ts`).
  */
 export function describeError(error: unknown): string {
   const e = error as { name?: string; code?: string; message?: string } | null
@@ -181,11 +183,8 @@ export function describeError(error: unknown): string {
     default:
       break
   }
-  if (e?.name === 'ClientError' || e?.name === 'StoreError') {
-    // Their messages are "code: text" and hold no secrets by contract.
-    return e.message ?? 'Something went wrong.'
-  }
-  return 'Something went wrong. Try again.'
+  // The shell's table: the server's refusals (used invite, taken handle, rate limits) by code.
+  return describeSdkError(error)
 }
 
 /** The file name offered when saving a download: a base name, never a path. */

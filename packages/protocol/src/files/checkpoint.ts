@@ -37,7 +37,14 @@ export function makeCheckpoint(
     header: header.slice(),
     digestState: digestState.slice(),
     plaintextOffset: Math.min(layout.size, chunkIndex * FILE_CHUNK_BYTES),
-    ciphertextOffset: chunkIndex === 0 ? 0 : chunkCiphertextOffset(chunkIndex),
+    // Every chunk before the last is full; after the last (possibly short) chunk the offset is
+    // the end of the blob, not one more full chunk.
+    ciphertextOffset:
+      chunkIndex === 0
+        ? 0
+        : chunkIndex >= layout.chunkCount
+          ? layout.ciphertextSize
+          : chunkCiphertextOffset(chunkIndex),
   }
 }
 

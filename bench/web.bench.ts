@@ -84,10 +84,7 @@ function entryFiles(distDir: string): string[] {
 }
 
 function preactBaseline(): number {
-  const files = [
-    'node_modules/preact/dist/preact.mjs',
-    'node_modules/preact/hooks/dist/hooks.mjs',
-  ]
+  const files = ['node_modules/preact/dist/preact.mjs', 'node_modules/preact/hooks/dist/hooks.mjs']
   return files.reduce((n, f) => n + gzipBytes(readFileSync(join(REPO_ROOT, f))), 0)
 }
 

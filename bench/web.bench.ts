@@ -13,8 +13,9 @@
  * - render: a Node SDK process sends N messages as fast as it can into a group with the browser
  *   user (the conversation open on screen) and a second Node SDK process. Messages per second
  *   until all N are in the page's DOM, against the Node receiver's rate in the same run (no
- *   browser, no rendering) and the sender's own rate. Then a backlog: the page is closed, N more
- *   are sent, and the time from unlock to all 2N in the DOM is measured.
+ *   browser, no rendering) and the sender's own rate. Then a backlog: the page and the Node
+ *   receiver are closed, N more are sent; the Node receiver reopens and drains them (baseline),
+ *   then the page unlocks and the time until all N are in its DOM is measured.
  *
  * Flags: --json (the table goes to stderr, one JSON object on stdout's last line), --messages N
  * (default 200), --runs K (unlock repetitions, default 3).
@@ -119,6 +120,19 @@ async function main(): Promise<void> {
   })
   const chromium = await launchChromium(60_000)
   const agents: Agent[] = []
+  const cleanUp = async () => {
+    for (const a of agents) await a.stop().catch(() => undefined)
+    await chromium.close()
+    await server.stop()
+    build.remove()
+    rmSync(work, { recursive: true, force: true })
+  }
+  // Ctrl-C or a timeout's SIGTERM still stops the server, browser and SDK processes started here.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void cleanUp().finally(() => process.exit(130))
+    })
+  }
   try {
     const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 800 } })
     let page = await context.newPage()
@@ -229,9 +243,21 @@ async function main(): Promise<void> {
       inDom: await countMessages(page, 'live '),
     }
 
-    // Backlog: the page closed while N more arrive, then unlock and open the conversation.
+    // Backlog: the page and the Node receiver closed while N more arrive; then each opens and
+    // drains them (the Node receiver first: the baseline without a browser).
     await page.close()
+    await receiver.stop()
     for (let i = 0; i < n; i++) await sender.call('sendText', { id, text: `backlog ${i}` })
+    const reopened = await Agent.start('receiver-again')
+    agents.push(reopened)
+    const tOpen = performance.now()
+    await reopened.call('open', { store: join(work, 'receiver.db') })
+    for (;;) {
+      const got = await reopened.call<{ text: string }[]>('received', { id })
+      if (got.filter((m) => m.text.startsWith('backlog ')).length >= n) break
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const nodeBacklogMs = performance.now() - tOpen
     page = await context.newPage()
     page.setDefaultTimeout(STEP_TIMEOUT_MS)
     await page.goto(server.url)
@@ -245,6 +271,8 @@ async function main(): Promise<void> {
       messages: n,
       unlockToAllInDomMs: round(tBacklog - tUnlocked),
       perSecond: round(n / ((tBacklog - tUnlocked) / 1000), 1),
+      nodeSdkOpenToAllMs: round(nodeBacklogMs),
+      nodeSdkPerSecond: round(n / (nodeBacklogMs / 1000), 1),
     }
 
     const result = {
@@ -280,13 +308,10 @@ async function main(): Promise<void> {
     log(`  baseline: Node SDK receiver          ${String(live.nodeSdkPerSecond).padStart(8)}`)
     log(`  sender (Node SDK)                    ${String(live.senderPerSecond).padStart(8)}`)
     log(`  backlog after unlock, into the DOM   ${String(backlog.perSecond).padStart(8)}`)
+    log(`  baseline: Node SDK, open → all       ${String(backlog.nodeSdkPerSecond).padStart(8)}`)
     if (o.json) console.log(JSON.stringify(result))
   } finally {
-    for (const a of agents) await a.stop().catch(() => undefined)
-    await chromium.close()
-    await server.stop()
-    build.remove()
-    rmSync(work, { recursive: true, force: true })
+    await cleanUp()
   }
 }
 

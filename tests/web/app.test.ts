@@ -280,7 +280,15 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
     await saved.saveAs(path)
     assert.ok(readFileSync(path).equals(fromCli), 'the file bob saved is the one carol sent')
 
+    // Open on alice's screen, so read at once: no unread count stays on it.
     await message(alice, 'from-cli.bin').waitFor()
+    await alice.waitForFunction(
+      () =>
+        document.querySelector('.tc-conversation[aria-current="true"]')?.getAttribute('aria-label') ===
+        'team',
+      undefined,
+      { timeout: STEP_TIMEOUT_MS },
+    )
     await screenshot(alice, 'chat')
 
     // Removing carol: the CLI sees the group as left.

@@ -27,7 +27,7 @@ export const MAX_PARALLEL_UPLOADS = 4
 /** While typing goes on, our "typing" is repeated this often so it does not expire on the other side. */
 const TYPING_REPEAT_MS = 4_000
 /** Marks read a moment after messages arrive, so a burst costs one receipt. */
-const MARK_READ_DELAY_MS = 300
+const MARK_READ_INTERVAL_MS = 500
 /** Within this many pixels of the bottom, new messages keep the view at the bottom. */
 const STICK_TO_BOTTOM_PX = 80
 
@@ -56,29 +56,34 @@ export function Chat(props: {
   const peer = peerOf(conversation, client.handle)
   const others = conversation.members.filter((m) => m !== client.handle)
 
-  // Read receipts for what is on screen.
+  // Read receipts for what is on screen: at most one per MARK_READ_INTERVAL_MS while messages
+  // keep arriving (each receipt is an MLS message of its own).
   const lastIncoming = messages?.filter((m) => !m.outgoing).at(-1)?.id
   const onRead = useRef(props.onRead)
   onRead.current = props.onRead
+  const readTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
   useEffect(() => {
     if (lastIncoming === undefined || !conversation.active) return
-    let timer: ReturnType<typeof setTimeout> | null = null
-    const mark = () => {
-      if (document.visibilityState !== 'visible') return
-      timer = setTimeout(() => {
+    const schedule = () => {
+      if (readTimer.current !== null || document.visibilityState !== 'visible') return
+      readTimer.current = setTimeout(() => {
+        readTimer.current = null
         client
           .markRead(id)
           .then(() => onRead.current())
           .catch(() => undefined)
-      }, MARK_READ_DELAY_MS)
+      }, MARK_READ_INTERVAL_MS)
     }
-    mark()
-    document.addEventListener('visibilitychange', mark)
-    return () => {
-      document.removeEventListener('visibilitychange', mark)
-      if (timer !== null) clearTimeout(timer)
-    }
+    schedule()
+    document.addEventListener('visibilitychange', schedule)
+    return () => document.removeEventListener('visibilitychange', schedule)
   }, [client, id, lastIncoming, conversation.active])
+  useEffect(
+    () => () => {
+      if (readTimer.current !== null) clearTimeout(readTimer.current)
+    },
+    [],
+  )
 
   // Keep the newest message in view unless the reader scrolled up.
   const list = useRef<HTMLDivElement>(null)

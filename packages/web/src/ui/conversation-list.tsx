@@ -55,7 +55,10 @@ export function ConversationList(props: {
                   <span class="tc-conversation-text">
                     <span class="tc-conversation-title">{title}</span>
                     <span class="tc-conversation-last">
-                      {last ? `${last.from === props.client.handle ? 'You' : last.from}: ${last.text}` : ' '}
+                      {last
+                        ? // A file message has no text of its own (an empty text cannot be sent).
+                          `${last.from === props.client.handle ? 'You' : last.from}: ${last.text === '' ? '📎 File' : last.text}`
+                        : ' '}
                     </span>
                   </span>
                   <span class="tc-conversation-side">

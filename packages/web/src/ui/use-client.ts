@@ -19,8 +19,8 @@ import { TYPING_SHOWN_MS } from './format.ts'
 export const MAX_MESSAGES_SHOWN = 1_000
 /** Alerts kept on screen until dismissed; older ones drop off. */
 export const MAX_ALERTS_SHOWN = 20
-/** Coalesces bursts of events into one reload of the conversation list. */
-const LIST_RELOAD_DELAY_MS = 50
+/** Coalesces bursts of events into one reload of the conversation list (at most 4 a second). */
+const LIST_RELOAD_DELAY_MS = 250
 
 export function useClientEvent<E extends ClientEventName>(
   client: TacitClient,

@@ -4,6 +4,7 @@
  * presented for another; each includes a fresh server challenge, so it cannot be replayed.
  * `docs/protocol/server.md` §Signed messages gives the same layouts.
  */
+import { concatBytes } from '@tacit/crypto/bytes'
 import { WireError } from './errors.ts'
 import {
   CHALLENGE_BYTES,
@@ -26,18 +27,6 @@ function label(text: string): Uint8Array {
   return out
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
 function exact(bytes: Uint8Array, length: number, field: string): Uint8Array {
   if (bytes.length !== length) throw new WireError('invalid-field', `${field} must be ${length} bytes`)
   return bytes
@@ -47,7 +36,7 @@ function exact(bytes: Uint8Array, length: number, field: string): Uint8Array {
 export function buildDeviceAuthMessage(challenge: Uint8Array, deviceId: string): Uint8Array {
   const id = encoder.encode(deviceId)
   exact(id, DEVICE_ID_LENGTH, 'deviceId')
-  return concat([label(DEVICE_AUTH_LABEL), exact(challenge, CHALLENGE_BYTES, 'challenge'), id])
+  return concatBytes(label(DEVICE_AUTH_LABEL), exact(challenge, CHALLENGE_BYTES, 'challenge'), id)
 }
 
 export interface DeviceBinding {
@@ -68,7 +57,7 @@ function buildBinding(labelText: string, b: DeviceBinding): Uint8Array {
   }
   const credentialLength = new Uint8Array(4)
   new DataView(credentialLength.buffer).setUint32(0, b.credential.length)
-  return concat([
+  return concatBytes(
     label(labelText),
     exact(b.challenge, CHALLENGE_BYTES, 'challenge'),
     Uint8Array.of(handle.length),
@@ -77,7 +66,7 @@ function buildBinding(labelText: string, b: DeviceBinding): Uint8Array {
     exact(b.signatureKey, ED25519_PUBLIC_KEY_BYTES, 'signatureKey'),
     credentialLength,
     b.credential,
-  ])
+  )
 }
 
 /** Signed by both the identity key and the first device's key when an account registers. */

@@ -100,6 +100,10 @@ describe('crash safety on SQLite', () => {
  * The cross-process delivery below must complete within DRAIN_GUARD_MS, shorter than the
  * connections' RESYNC_INTERVAL_MS (30 s): without a NATS hint B would not look at the mailbox
  * before the guard ends, so a pass shows the push came through NATS.
+ *
+ * SIGKILL can take hints A acknowledged but had not yet flushed to NATS; B then learns of them
+ * when A's heartbeats stop (notify/nats-notifier.ts, peer liveness: about 6 s), still well
+ * within the guard, and the test asserts that B noticed.
  */
 const SCALE_CLIENTS = 40
 const CROSS_ACKNOWLEDGED = 300
@@ -125,6 +129,17 @@ const backends: Backend[] = [
   },
 ]
 const schemas: string[] = []
+
+/** Polls B's /metrics until it counts a lost peer (the heartbeat timeout), or the deadline. */
+async function peerLossSeen(httpUrl: string, deadline: number): Promise<boolean> {
+  for (;;) {
+    const text = await (await fetch(`${httpUrl}/metrics`)).text()
+    const value = /^tacit_nats_peers_lost (\d+)$/m.exec(text)?.[1]
+    if (value !== undefined && Number(value) >= 1) return true
+    if (Date.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
 
 /** null when the server's storage opens on PostgreSQL; else why not (a backend not built yet). */
 async function postgresBackendMissing(flags: StorageFlags): Promise<string | null> {
@@ -190,6 +205,7 @@ for (const backend of backends) {
       t.diagnostic(summarise(`${backend.name}, after A was killed`, report))
       assert.ok(drained, `drained within the guard (${report.lost.length} still missing)`)
       assertNothingLost(report, CROSS_ACKNOWLEDGED + KILL_A_AFTER_MORE)
+      assert.ok(await peerLossSeen(b.httpUrl, Date.now() + DRAIN_GUARD_MS), 'B noticed that A fell silent')
       load.closeAll()
       await stopServer(b)
     })

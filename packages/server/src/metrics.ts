@@ -14,6 +14,12 @@ interface Series {
 
 export class Metrics {
   private readonly series = new Map<string, Series>()
+  private readonly collectors: Array<(metrics: Metrics) => void> = []
+
+  /** Runs `collect` before each render: for gauges read off another component's own counters. */
+  addCollector(collect: (metrics: Metrics) => void): void {
+    this.collectors.push(collect)
+  }
 
   private get(name: string, type: 'counter' | 'gauge', help: string): Series {
     let s = this.series.get(name)
@@ -40,6 +46,7 @@ export class Metrics {
   }
 
   render(): string {
+    for (const collect of this.collectors) collect(this)
     let out = ''
     for (const [name, s] of this.series) {
       out += `# HELP ${name} ${s.help}\n# TYPE ${name} ${s.type}\n`

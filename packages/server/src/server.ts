@@ -17,6 +17,7 @@ import { createNodeHandler } from './http/node-adapter.ts'
 import { withWebApp } from './http/web-app.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { Metrics } from './metrics.ts'
+import type { NatsNotifierStats } from './notify/nats-notifier.ts'
 import { createLocalNotifier, type Notifier } from './notify/notifier.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { hashSecret, randomSecret } from './secrets.ts'
@@ -114,12 +115,15 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const log = deps.log ?? createLogger({ level: config.logLevel, logIp: config.logIp })
   const storage = deps.storage ?? (await openConfiguredStorage(config))
   let notifier = deps.notifier
+  let natsStats: (() => NatsNotifierStats) | null = null
   if (notifier === undefined) {
     if (config.natsUrl !== null) {
       const { createNatsNotifier } = await import('./notify/nats-notifier.ts')
       // No periodic wake-up of every listener from the notifier: each connection already re-scans
       // its own mailbox every RESYNC_INTERVAL_MS (ws/connection.ts), staggered by its connect time.
-      notifier = await createNatsNotifier({ servers: config.natsUrl, resyncIntervalMs: 0 })
+      const nats = await createNatsNotifier({ servers: config.natsUrl, resyncIntervalMs: 0 })
+      natsStats = () => nats.stats()
+      notifier = nats
     } else {
       notifier = createLocalNotifier()
     }
@@ -130,6 +134,19 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     shuttingDown: () => shuttingDown,
     disconnectDevice: (deviceId) => registry.closeDevice(deviceId, CloseCode.revoked, 'device revoked'),
   })
+  if (natsStats !== null) {
+    const read = natsStats
+    ctx.metrics.addCollector((m) => {
+      const s = read()
+      m.setGauge('tacit_nats_peers', 'Other server processes heard from on NATS', s.peers)
+      m.setGauge(
+        'tacit_nats_peers_lost',
+        'Peers that fell silent without a goodbye (each woke every local connection)',
+        s.peersLost,
+      )
+      m.setGauge('tacit_nats_reconnects', 'Reconnections to NATS', s.reconnects)
+    })
+  }
 
   if ((await storage.listInvites()).length === 0) {
     const code = await createInviteCode(storage, now())

@@ -13,8 +13,14 @@
  * - Lost hints (a NATS outage, a process that died between its commit and its publish) cost
  *   latency only: on every reconnect all local listeners are woken, and every `resyncIntervalMs`
  *   too, so each connection re-fetches its mailbox from the database.
+ * - Peer liveness: every instance announces itself on `<prefix>.peers` every `peerHeartbeatMs`
+ *   with a random instance id (nothing about devices or the host). A process killed after it
+ *   acknowledged a send but before its hints left its buffers takes those hints with it; when a
+ *   peer falls silent for `peerTimeoutMs`, every local listener is woken, so such a crash costs
+ *   seconds, not a whole resync interval. A peer that closes cleanly says goodbye (its pending
+ *   hints were drained first) and wakes nobody.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node'
 import {
   checkDeviceId,
@@ -34,6 +40,16 @@ export const DRAIN_TIMEOUT_MS = 2_000
 const SUBJECT_PREFIX_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
 export const MAX_SUBJECT_PREFIX_LENGTH = 64
 const SUBJECT_HASH_DOMAIN = 'tacit/notify/v1\0'
+/** How often an instance announces that it is alive. */
+export const PEER_HEARTBEAT_MS = 2_000
+/** Heartbeats a peer may miss before it counts as gone (its unsent hints are then presumed lost). */
+export const PEER_MISSED_HEARTBEATS = 3
+/** Peers tracked at once; beyond that new ones are ignored (their death then costs one resync interval). */
+export const MAX_PEERS = 1_024
+const PEER_ALIVE = 'alive '
+const PEER_BYE = 'bye '
+/** Instance ids are 16 random bytes in hex. */
+const INSTANCE_ID_PATTERN = /^[0-9a-f]{32}$/
 
 export interface NatsNotifierOptions extends NotifierOptions {
   /** NATS server URL(s), e.g. `nats://127.0.0.1:4222` (TACIT_NATS_URL). */
@@ -42,6 +58,10 @@ export interface NatsNotifierOptions extends NotifierOptions {
   subjectPrefix?: string
   /** Wake every listener this often so a lost hint costs at most this long; 0 turns it off. */
   resyncIntervalMs?: number
+  /** How often this instance announces itself to its peers; 0 turns peer liveness off. */
+  peerHeartbeatMs?: number
+  /** Silence after which a peer counts as gone; defaults to PEER_MISSED_HEARTBEATS heartbeats. */
+  peerTimeoutMs?: number
   /** Delay between reconnect attempts (NATS reconnects forever). */
   reconnectTimeWaitMs?: number
   /** Shown in NATS monitoring; no ids. */
@@ -57,6 +77,10 @@ export interface NatsNotifierStats {
   /** Publishes NATS refused (connection closed): harmless, see the module comment. */
   readonly dropped: number
   readonly reconnects: number
+  /** Peers heard from within their timeout. */
+  readonly peers: number
+  /** Peers that fell silent without saying goodbye (each one woke every local listener). */
+  readonly peersLost: number
   readonly closed: boolean
 }
 
@@ -80,6 +104,14 @@ export async function createNatsNotifier(options: NatsNotifierOptions): Promise<
   const resyncIntervalMs = options.resyncIntervalMs ?? RESYNC_INTERVAL_MS
   if (!Number.isSafeInteger(resyncIntervalMs) || resyncIntervalMs < 0) {
     throw new NotifyError('invalid-argument', 'resyncIntervalMs must be a non-negative integer')
+  }
+  const heartbeatMs = options.peerHeartbeatMs ?? PEER_HEARTBEAT_MS
+  const peerTimeoutMs = options.peerTimeoutMs ?? heartbeatMs * PEER_MISSED_HEARTBEATS
+  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 0) {
+    throw new NotifyError('invalid-argument', 'peerHeartbeatMs must be a non-negative integer')
+  }
+  if (!Number.isSafeInteger(peerTimeoutMs) || peerTimeoutMs <= heartbeatMs) {
+    throw new NotifyError('invalid-argument', 'peerTimeoutMs must be an integer above peerHeartbeatMs')
   }
 
   let nc: NatsConnection
@@ -150,6 +182,61 @@ export async function createNatsNotifier(options: NatsNotifierOptions): Promise<
   const timer = resyncIntervalMs > 0 ? setInterval(() => table.markAll(), resyncIntervalMs) : null
   timer?.unref()
 
+  // Peer liveness (module comment). The subject is not a mailbox subject: those end in 32 hex digits.
+  const instanceId = randomBytes(16).toString('hex')
+  const peersSubject = `${prefix}.peers`
+  const peerLastSeen = new Map<string, number>()
+  let peersLost = 0
+  let peerTimer: ReturnType<typeof setInterval> | null = null
+  if (heartbeatMs > 0) {
+    const decoder = new TextDecoder()
+    nc.subscribe(peersSubject, {
+      callback: (error, msg) => {
+        if (error !== null || msg.data.byteLength > 64) return
+        const text = decoder.decode(msg.data)
+        const alive = text.startsWith(PEER_ALIVE)
+        const id = text.slice(alive ? PEER_ALIVE.length : PEER_BYE.length)
+        if (!INSTANCE_ID_PATTERN.test(id) || id === instanceId) return
+        if (alive) {
+          if (peerLastSeen.has(id) || peerLastSeen.size < MAX_PEERS) peerLastSeen.set(id, Date.now())
+        } else if (text.startsWith(PEER_BYE)) {
+          peerLastSeen.delete(id)
+        }
+      },
+    })
+    const announce = (word: string) => {
+      try {
+        nc.publish(peersSubject, word + instanceId)
+      } catch {
+        // Closed or reconnecting: peers hear the next one.
+      }
+    }
+    announce(PEER_ALIVE)
+    peerTimer = setInterval(() => {
+      announce(PEER_ALIVE)
+      const now = Date.now()
+      let lost = false
+      for (const [id, seen] of peerLastSeen) {
+        if (now - seen > peerTimeoutMs) {
+          peerLastSeen.delete(id)
+          peersLost += 1
+          lost = true
+        }
+      }
+      // Hints that peer had acknowledged but not yet sent died with it: re-fetch everything.
+      if (lost) table.markAll()
+    }, heartbeatMs)
+    peerTimer.unref()
+  }
+  const sayGoodbye = () => {
+    if (heartbeatMs === 0) return
+    try {
+      nc.publish(peersSubject, PEER_BYE + instanceId)
+    } catch {
+      // Peers will time this instance out instead: one spurious wake-up of their listeners.
+    }
+  }
+
   return {
     publish(deviceId, publishOptions) {
       checkDeviceId(deviceId)
@@ -174,14 +261,18 @@ export async function createNatsNotifier(options: NatsNotifierOptions): Promise<
         received,
         dropped,
         reconnects,
+        peers: peerLastSeen.size,
+        peersLost,
         closed,
       }
     },
     async close() {
       if (closed) return
       sendPending()
+      sayGoodbye()
       closed = true
       if (timer !== null) clearInterval(timer)
+      if (peerTimer !== null) clearInterval(peerTimer)
       table.clear()
       subscriptions.clear()
       // drain() sends what is buffered, then closes; a NATS that is down cannot be drained, so

@@ -214,6 +214,68 @@ describe('NATS notifier (two processes sharing one NATS)', () => {
   })
 })
 
+describe('NATS notifier peer liveness', () => {
+  test('a peer that falls silent wakes every listener once it times out', async () => {
+    const subjectPrefix = prefix()
+    const b = await notifier({
+      servers: NATS_URL,
+      subjectPrefix,
+      resyncIntervalMs: 0,
+      peerHeartbeatMs: 40,
+      peerTimeoutMs: 200,
+    })
+    const hits = new Counter()
+    b.subscribe(deviceId(), hits.inc)
+    // A peer speaking the heartbeat protocol by hand, so that it can die without a goodbye.
+    const peer = await connect({ servers: NATS_URL })
+    const peerId = randomBytes(16).toString('hex')
+    for (let i = 0; i < 3; i++) {
+      peer.publish(`${subjectPrefix}.peers`, `alive ${peerId}`)
+      await peer.flush()
+      await new Promise((resolve) => setTimeout(resolve, 40))
+    }
+    await b.flush()
+    assert.equal(b.stats().peers, 1)
+    assert.equal(hits.count, 0, 'a live peer wakes nobody')
+    await peer.close()
+    await hits.atLeast(1, 'the wake-up after the peer fell silent')
+    assert.equal(b.stats().peersLost, 1)
+    assert.equal(b.stats().peers, 0)
+    assert.equal(b.stats().published, 0, 'the wake-up came from the timeout, not from a hint')
+  })
+
+  test('a peer that closes cleanly says goodbye and wakes nobody', async () => {
+    const subjectPrefix = prefix()
+    const liveness = { resyncIntervalMs: 0, peerHeartbeatMs: 40, peerTimeoutMs: 200 }
+    const a = await createNatsNotifier({ servers: NATS_URL, subjectPrefix, ...liveness })
+    const b = await notifier({ servers: NATS_URL, subjectPrefix, ...liveness })
+    const hits = new Counter()
+    b.subscribe(deviceId(), hits.inc)
+    const deadline = Date.now() + GUARD_MS
+    while (b.stats().peers < 1) {
+      assert.ok(Date.now() < deadline, 'B hears A')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await a.close()
+    // Well past the timeout: a goodbye removed A at once, so no timeout fires.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    assert.equal(b.stats().peers, 0)
+    assert.equal(b.stats().peersLost, 0)
+    assert.equal(hits.count, 0)
+  })
+
+  test('heartbeat settings are checked', async () => {
+    await assert.rejects(
+      createNatsNotifier({ servers: NATS_URL, peerHeartbeatMs: 100, peerTimeoutMs: 100 }),
+      (e) => NotifyError.is(e, 'invalid-argument'),
+    )
+    await assert.rejects(
+      createNatsNotifier({ servers: NATS_URL, peerHeartbeatMs: -1 }),
+      (e) => NotifyError.is(e, 'invalid-argument'),
+    )
+  })
+})
+
 describe('NATS notifier across a NATS restart', () => {
   test('after a reconnect every listener is woken, and hints flow again', async (t) => {
     const port = await freePort()

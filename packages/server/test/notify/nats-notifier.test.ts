@@ -269,9 +269,8 @@ describe('NATS notifier peer liveness', () => {
       createNatsNotifier({ servers: NATS_URL, peerHeartbeatMs: 100, peerTimeoutMs: 100 }),
       (e) => NotifyError.is(e, 'invalid-argument'),
     )
-    await assert.rejects(
-      createNatsNotifier({ servers: NATS_URL, peerHeartbeatMs: -1 }),
-      (e) => NotifyError.is(e, 'invalid-argument'),
+    await assert.rejects(createNatsNotifier({ servers: NATS_URL, peerHeartbeatMs: -1 }), (e) =>
+      NotifyError.is(e, 'invalid-argument'),
     )
   })
 })

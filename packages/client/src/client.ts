@@ -47,6 +47,7 @@ import {
   createGroup,
   encryptMessage,
   epochOf,
+  exportSecret,
   type Group,
   type GroupConfig,
   groupIdOf,
@@ -87,6 +88,7 @@ import {
   putKeyPackage,
   topUpKeyPackages,
 } from './account/key-packages.ts'
+import { type CallKeyMaterial, CallSignalling, type TurnCredentials } from './calls/call-signalling.ts'
 import {
   applyContent,
   type ContentEvent,
@@ -111,9 +113,10 @@ import {
   newVerifiedRecord,
   putVerifiedRecord,
 } from './identity/contacts.ts'
-import { Directory, type DirectoryAlert, type TrustRecord } from './identity/directory.ts'
+import { Directory, type DirectoryAlert, putRoute, type TrustRecord } from './identity/directory.ts'
 import {
   MAX_COMMIT_ATTEMPTS,
+  MAX_HANDLES_PER_CLAIM,
   MAX_HISTORY_PAGE,
   MAX_MEMBERS_PER_CHANGE,
   MAX_NAME_BYTES,
@@ -309,6 +312,12 @@ type CommitIntent =
   | { readonly kind: 'remove-devices'; readonly handle: string; readonly memberIds: readonly string[] }
   | { readonly kind: 'update' }
 
+interface Route {
+  readonly handle: string
+  readonly memberId: string
+  readonly deviceId: string
+}
+
 interface PendingCommitJson {
   envelopeId: string
   epoch: string
@@ -357,6 +366,8 @@ export class TacitClient {
   readonly deviceId: string
   /** This user's Ed25519 identity public key (what contacts verify). */
   readonly identityKey: Uint8Array
+  /** Call signalling over MLS, media key material and TURN credentials (src/calls/). */
+  readonly calls: CallSignalling
 
   private readonly listeners = new Map<ClientEventName, Set<Listener>>()
   private readonly groups = new Map<ConversationId, Group>()
@@ -391,6 +402,14 @@ export class TacitClient {
     this.handle = account.handle
     this.deviceId = account.deviceId
     this.identityKey = account.identity.publicKey.slice()
+    this.calls = new CallSignalling({
+      self: { handle: account.handle, memberId: account.memberId },
+      send: async (id, signal) => void (await this.sendContent(id, { type: 'call', signal })),
+      exportSecret: (id, label, context, length) => this.callKeyMaterial(id, label, context, length),
+      turnCredentials: () => this.turnCredentials(),
+      now: () => this.now(),
+      randomBytes: (n) => backend.randomBytes(n),
+    })
     this.directory = new Directory(backend, store, api, now, (a) => this.emit('alert', a))
     this.auth = createAuthenticationService({
       backend,
@@ -837,6 +856,49 @@ export class TacitClient {
   // -------------------------------------------------------------------------------------------
   // Incoming
 
+  /** RFC 9420 §8.5 exporter of the conversation's current epoch, for call media keys. */
+  private async callKeyMaterial(
+    id: ConversationId,
+    label: string,
+    context: Uint8Array,
+    length: number,
+  ): Promise<CallKeyMaterial> {
+    return this.exclusive(async () => {
+      const c = await this.requireConversation(id)
+      if (!c.active) throw new ClientError('not-member', 'this device is no longer in the conversation')
+      const group = await this.loadGroup(c)
+      return {
+        epoch: epochOf(group),
+        secret: await exportSecret(group, this.configFor(c), label, context, length),
+        ownLeafIndex: ownLeafIndex(group),
+        members: membersOf(group).map((m) => ({
+          handle: m.handle,
+          memberId: m.deviceId,
+          leafIndex: m.leafIndex,
+        })),
+      }
+    })
+  }
+
+  /** GET /v1/turn-credentials (docs/operations.md §Calls: TURN): short-lived, per device. */
+  private async turnCredentials(): Promise<TurnCredentials> {
+    // The bearer helper is private to HttpApi; its bracket access keeps this change out of it.
+    // biome-ignore lint/complexity/useLiteralKeys: TypeScript allows private access only this way
+    const r = (await this.api['authed']('GET', '/v1/turn-credentials')) as {
+      iceServers?: unknown
+      expiresAt?: unknown
+    }
+    const servers = Array.isArray(r.iceServers) ? r.iceServers.slice(0, 8) : []
+    return {
+      iceServers: servers.map((v: { urls?: unknown; username?: unknown; credential?: unknown }) => ({
+        urls: Array.isArray(v.urls) ? v.urls.slice(0, 8).map(String) : [],
+        ...(typeof v.username === 'string' ? { username: v.username } : {}),
+        ...(typeof v.credential === 'string' ? { credential: v.credential } : {}),
+      })),
+      expiresAt: typeof r.expiresAt === 'number' ? r.expiresAt : 0,
+    }
+  }
+
   private configFor(c: Pick<ConversationRecord, 'admins'>): GroupConfig {
     return { suite: this.suite, auth: this.auth, policy: standardPolicy({ admins: c.admins }) }
   }
@@ -1046,6 +1108,7 @@ export class TacitClient {
       if (pending && !this.committing.has(id))
         this.emit('alert', { kind: 'commit-dropped', conversationId: id })
       this.emitMembership(id, before, after, result.removedSelf)
+      if (!result.removedSelf) this.calls.epochChanged(id, epochOf(result.group))
       return
     }
     let content: ReturnType<typeof decodeContent>
@@ -1081,6 +1144,7 @@ export class TacitClient {
       }
     }
     this.emitContent(events, next, result.group)
+    if (content.body.type === 'call') this.calls.receive(id, sender, content.sentAt, content.body.signal)
   }
 
   private emitContent(events: readonly ContentEvent[], c: ConversationRecord, group: Group): void {
@@ -1211,7 +1275,7 @@ export class TacitClient {
         const c = await getConversation(this.store, entry.conversationId)
         if (!c) break
         const group = await this.loadGroup(c)
-        for (const h of handlesOf(group)) await this.directory.refresh(h)
+        await this.directory.refreshMany(handlesOf(group))
         recipients = await this.recipientsOf(group)
         if (recipients.length === 0) break
       }
@@ -1650,8 +1714,10 @@ export class TacitClient {
     if (o.name !== undefined && new TextEncoder().encode(o.name).length > MAX_NAME_BYTES) {
       throw new ClientError('too-large', `conversation name above ${MAX_NAME_BYTES} bytes`)
     }
+    // Every member's identity key, looked up concurrently and trusted in one transaction.
+    const identities = await this.directory.identitiesOf(o.members)
     for (const h of o.members) {
-      if (!(await this.directory.identityOf(h))) throw new ClientError('unknown-handle', `no account ${h}`)
+      if (!identities.get(h)) throw new ClientError('unknown-handle', `no account ${h}`)
     }
     await this.connect()
     const id = await this.exclusive(async () => {
@@ -1787,7 +1853,12 @@ export class TacitClient {
     group: Group,
     intent: CommitIntent,
     claims: Map<string, ClaimedKeyPackage[]>,
-  ): Promise<{ add: { bytes: Uint8Array; deviceId: string }[]; remove: number[] } | null> {
+  ): Promise<{
+    add: { bytes: Uint8Array; deviceId: string }[]
+    remove: number[]
+    /** Store writes that go in the pending commit's transaction (routes of the added devices). */
+    persist?: (tx: StoreTransaction) => Promise<void>
+  } | null> {
     const members = membersOf(group)
     const self = ownLeafIndex(group)
     switch (intent.kind) {
@@ -1808,18 +1879,25 @@ export class TacitClient {
       case 'add': {
         const present = new Set(members.map((m) => `${m.handle}/${m.deviceId}`))
         const add: { bytes: Uint8Array; deviceId: string }[] = []
+        const routes: Route[] = []
+        const spentOwn: string[] = []
         const own = intent.handles.includes(this.handle) ? await listKeyPackages(this.store) : []
+        // The credentials in the claimed KeyPackages are checked against these identity keys
+        // (the authentication service, during createCommit): look the unknown ones up at once.
+        await this.directory.identitiesOf(intent.handles)
+        // One claim request per MAX_HANDLES_PER_CLAIM handles, not one per handle.
+        const unclaimed = intent.handles.filter((h) => !claims.has(h))
+        for (let i = 0; i < unclaimed.length; i += MAX_HANDLES_PER_CLAIM) {
+          const batch = await this.api.claimKeyPackagesBatch(unclaimed.slice(i, i + MAX_HANDLES_PER_CLAIM))
+          for (const [h, list] of batch) claims.set(h, list)
+        }
         for (const handle of intent.handles) {
-          let list = claims.get(handle)
-          if (!list) {
-            list = await this.api.claimKeyPackages(handle)
-            claims.set(handle, list)
-          }
+          const list = claims.get(handle) ?? []
           for (const claim of list) {
             if (claim.deviceId === this.deviceId) {
               // The directory handed us one of our own; it is spent, so forget its private key.
               const mine = own.find((r) => equalBytes(r.encoded, claim.keyPackage) && !r.lastResort)
-              if (mine) await this.store.transaction((tx) => tx.delete(NS.keyPackages, key(mine.hash)))
+              if (mine) spentOwn.push(mine.hash)
               continue
             }
             let memberId: string
@@ -1833,14 +1911,23 @@ export class TacitClient {
               continue // A KeyPackage that does not decode is skipped, not added.
             }
             if (present.has(`${handle}/${memberId}`)) continue
-            await this.directory.recordRoute(handle, memberId, claim.deviceId)
+            routes.push({ handle, memberId, deviceId: claim.deviceId })
             add.push({ bytes: claim.keyPackage, deviceId: claim.deviceId })
           }
           if (handle !== this.handle && list.length === 0 && !members.some((m) => m.handle === handle)) {
             throw new ClientError('no-devices', `${handle} has no device that can be added`)
           }
         }
-        return add.length ? { add, remove: [] } : null
+        // Written with the pending commit (one transaction), or now when there is no commit.
+        const persist = async (tx: StoreTransaction) => {
+          for (const r of routes) await putRoute(tx, r.handle, r.memberId, r.deviceId)
+          for (const hash of spentOwn) await tx.delete(NS.keyPackages, key(hash))
+        }
+        if (add.length === 0) {
+          if (routes.length > 0 || spentOwn.length > 0) await this.store.transaction(persist)
+          return null
+        }
+        return { add, remove: [], persist }
       }
     }
   }
@@ -1894,7 +1981,10 @@ export class TacitClient {
       selfUpdate: intent.kind === 'update',
     }
     // Replaces a pending record the mailbox did not settle: the server refused that commit.
-    await this.store.transaction((tx) => tx.put(NS.pendingCommits, key(id), encodeJson(pending)))
+    await this.store.transaction(async (tx) => {
+      await changes.persist?.(tx)
+      await tx.put(NS.pendingCommits, key(id), encodeJson(pending))
+    })
     return this.submitPendingLocked(c, group, pending)
   }
 
@@ -1929,7 +2019,7 @@ export class TacitClient {
       if (ClientError.isServer(error, 'device-revoked') || ClientError.isServer(error, 'not-found')) {
         // A recipient is gone: nothing was stored. Refresh the directory and build it again.
         await this.store.transaction((tx) => tx.delete(NS.pendingCommits, key(c.id)))
-        for (const h of handlesOf(group)) await this.directory.refresh(h)
+        await this.directory.refreshMany(handlesOf(group))
         return 'conflict'
       }
       return 'unknown'
@@ -1955,6 +2045,7 @@ export class TacitClient {
     this.groups.set(c.id, next)
     if (echo) this.owedAcks.add(echo.seq)
     this.emitMembership(c.id, membersOf(group), membersOf(next), false)
+    this.calls.epochChanged(c.id, epochOf(next))
   }
 
   /** After a crash or a lost answer: submit the stored commit again; the server decides once. */

@@ -1,0 +1,7 @@
+import type { CaseGroup } from '../../../../tests/harness/cases.ts'
+import { sframeVectorCaseGroups } from './sframe-vectors.cases.ts'
+
+/** Every runtime-neutral case of the calls package, for the Chromium harness. */
+export function callsBrowserCaseGroups(): CaseGroup[] {
+  return [...sframeVectorCaseGroups()]
+}

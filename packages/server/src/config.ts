@@ -3,10 +3,12 @@
  * §Configuration). Parsing is pure: `parseConfig(argv, env)` returns a config or throws a
  * `ConfigError` naming the flag, so `main.ts` can print it and exit 2.
  */
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MAX_BLOB_BYTES, MAX_ENVELOPE_TTL_SECONDS } from '@tacit/protocol/wire/limits'
 import { DEFAULT_POLICY, type ServerPolicy } from './context.ts'
+import { DEFAULT_TURN_TTL_SECONDS, type TurnConfig } from './http/turn-routes.ts'
 import type { LogLevel } from './logger.ts'
 import type { RateLimit } from './rate-limiter.ts'
 
@@ -53,6 +55,10 @@ export const USAGE = `Usage: npm start -- [options]
   --rate-limit-device <r>/<burst>   per-device frame limit, or "off" (default 2000/4000)
   --sweep-interval-s <n>    how often expired data is deleted (default 60)
   --web-dir <path>|off      built web client served at / (TACIT_WEB_DIR, default packages/web/dist)
+  --turn-url <url>[,<url>]  TURN server(s) for calls, turn: or turns: (TACIT_TURN_URLS)
+  --turn-secret-file <path> coturn's static-auth-secret, read from a file (TACIT_TURN_SECRET_FILE,
+                            or the secret itself in TACIT_TURN_SECRET)
+  --turn-ttl-s <n>          lifetime of TURN credentials (TACIT_TURN_TTL_S, default 3600)
   --help
 `
 
@@ -73,6 +79,9 @@ const FLAGS = new Set([
   'rate-limit-device',
   'sweep-interval-s',
   'web-dir',
+  'turn-url',
+  'turn-secret-file',
+  'turn-ttl-s',
   'help',
 ])
 const BOOLEAN_FLAGS = new Set(['log-ip', 'help'])
@@ -123,6 +132,50 @@ function rateLimit(text: string, name: string): RateLimit | null {
   return { ratePerSecond, burst }
 }
 
+/** Most TURN URLs one server hands out, and the shortest secret accepted (coturn takes any). */
+const MAX_TURN_URLS = 8
+const MIN_TURN_SECRET_BYTES = 16
+
+/**
+ * TURN for calls: URLs, and the shared secret from a file (read here, once, at start-up) or the
+ * environment. No URLs: no TURN, whatever else is set.
+ */
+function turnConfig(get: (flag: string, env: string) => string | undefined, cwd: string): TurnConfig | null {
+  const urlsText = get('turn-url', 'TACIT_TURN_URLS') ?? ''
+  const urls = urlsText
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '')
+  if (urls.length === 0) return null
+  if (urls.length > MAX_TURN_URLS) throw new ConfigError(`--turn-url takes at most ${MAX_TURN_URLS} URLs`)
+  for (const u of urls) {
+    if (!/^turns?:[^\s,]{1,250}$/.test(u)) throw new ConfigError('--turn-url must be turn: or turns: URLs')
+  }
+  const file = get('turn-secret-file', 'TACIT_TURN_SECRET_FILE')
+  let secret: string | undefined
+  if (file !== undefined && file !== '') {
+    try {
+      secret = readFileSync(resolve(cwd, file), 'utf8').trim()
+    } catch {
+      throw new ConfigError('--turn-secret-file cannot be read')
+    }
+  } else {
+    secret = get('turn-secret', 'TACIT_TURN_SECRET')?.trim()
+  }
+  if (secret === undefined || Buffer.byteLength(secret) < MIN_TURN_SECRET_BYTES) {
+    throw new ConfigError(
+      `--turn-url needs a TURN secret of at least ${MIN_TURN_SECRET_BYTES} bytes (--turn-secret-file)`,
+    )
+  }
+  const ttlSeconds = integer(
+    get('turn-ttl-s', 'TACIT_TURN_TTL_S') ?? String(DEFAULT_TURN_TTL_SECONDS),
+    'turn-ttl-s',
+    60,
+    86400,
+  )
+  return { urls, secret: new TextEncoder().encode(secret), ttlSeconds }
+}
+
 export function parseConfig(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -167,6 +220,7 @@ export function parseConfig(
       maxBlobBytes: maxBlobMb * mib,
       blobQuotaBytes:
         integer(get('blob-quota-mb', 'TACIT_BLOB_QUOTA_MB') ?? '1024', 'blob-quota-mb', 1, 1024 * 1024) * mib,
+      turn: turnConfig(get, cwd),
     },
     addressRateLimit: rateLimit(
       get('rate-limit-address', 'TACIT_RATE_LIMIT_ADDRESS') ?? '200/2000',

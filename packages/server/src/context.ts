@@ -3,6 +3,7 @@
  * Built once by `server.ts` (or by a test) and passed down; nothing here reads globals.
  */
 import type { ChallengeStore } from './challenges.ts'
+import type { TurnConfig } from './http/turn-routes.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 import type { Notifier } from './notify/notifier.ts'
@@ -26,6 +27,8 @@ export interface ServerPolicy {
   readonly authTimeoutMs: number
   /** Requests one connection may have in flight; beyond, the server stops reading from it. */
   readonly maxPendingPerConnection: number
+  /** TURN relay for calls (http/turn-routes.ts); absent or null: no TURN credentials handed out. */
+  readonly turn?: TurnConfig | null
 }
 
 export interface ServerContext {

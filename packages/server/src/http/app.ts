@@ -23,6 +23,7 @@ import {
   registerDeliveryTokens,
   uploadKeyPackages,
 } from './key-routes.ts'
+import { issueTurnCredentials } from './turn-routes.ts'
 
 export interface RequestInfo {
   /** The peer's address: used for rate limits, logged only with `--log-ip`. */
@@ -67,6 +68,7 @@ const ROUTES: readonly Route[] = [
   route('GET', '/v1/blobs/:blobId', downloadBlob),
   route('HEAD', '/v1/blobs/:blobId', downloadBlob),
   route('DELETE', '/v1/blobs/:blobId', deleteBlob),
+  route('GET', '/v1/turn-credentials', issueTurnCredentials),
 ]
 
 /** Longest path the router looks at; anything longer is not one of ours. */

@@ -1,7 +1,8 @@
 import type { CaseGroup } from '../../../../tests/harness/cases.ts'
+import { callKeysCaseGroups } from './call-keys.cases.ts'
 import { sframeVectorCaseGroups } from './sframe-vectors.cases.ts'
 
 /** Every runtime-neutral case of the calls package, for the Chromium harness. */
 export function callsBrowserCaseGroups(): CaseGroup[] {
-  return [...sframeVectorCaseGroups()]
+  return [...sframeVectorCaseGroups(), ...callKeysCaseGroups()]
 }

@@ -59,3 +59,45 @@ test('KeyObjectCache hits by content (a fresh copy of the bytes) and evicts the 
   cache.get('other', a, load) // the tag separates algorithms
   assert.equal(loads, 4)
 })
+
+test('KeyObjectCache notices a key array overwritten in place', () => {
+  const cache = new KeyObjectCache(4)
+  let loads = 0
+  const load = () => {
+    loads++
+    return generateKeyPairSync('ed25519').privateKey
+  }
+  const a = new Uint8Array([1, 2, 3])
+  const first = cache.get('t', a, load)
+  assert.equal(cache.get('t', a, load), first, 'the same array hits')
+  a[0] = 9
+  const second = cache.get('t', a, load)
+  assert.notEqual(second, first, 'new bytes in the same array are a new key')
+  assert.equal(loads, 2)
+  a[0] = 1
+  assert.equal(cache.get('t', a, load), first, 'the old bytes again: the old key')
+  assert.equal(cache.get('u', a, load), cache.get('u', a.slice(), load), 'another tag, same array')
+  assert.equal(loads, 3)
+  cache.clear()
+  cache.get('t', a, load)
+  assert.equal(loads, 4, 'clear() forgets everything')
+})
+
+test('small random requests come from the pool: right length, independent, not repeating', () => {
+  const seen = new Set<string>()
+  const draws: Uint8Array[] = []
+  for (let i = 0; i < 3000; i++) {
+    const r = nodeBackend.randomBytes(4)
+    assert.equal(r.length, 4)
+    draws.push(r)
+    seen.add(Buffer.from(r).toString('hex'))
+  }
+  // 3,000 draws of 32 bits collide with probability about 0.1%; a pool served twice would repeat.
+  assert.ok(seen.size >= 2990, `distinct draws: ${seen.size}`)
+  const copy = draws[0]!.slice()
+  draws[1]!.fill(0)
+  assert.deepEqual(draws[0], copy, 'each draw is its own array')
+  assert.equal(nodeBackend.randomBytes(0).length, 0)
+  assert.equal(nodeBackend.randomBytes(64).length, 64)
+  assert.equal(nodeBackend.randomBytes(65).length, 65)
+})

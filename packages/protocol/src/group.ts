@@ -13,7 +13,6 @@
  */
 import {
   type ClientState,
-  createApplicationMessage,
   decodeMlsMessage,
   emptyPskIndex,
   encodeMlsMessage,
@@ -54,6 +53,11 @@ import {
 } from './limits.ts'
 import { toProtocolError } from './mls-errors.ts'
 import type { MemberIdentity, MemberInfo, Policy, PolicyEvent, PolicyProposal } from './policy.ts'
+import {
+  openApplicationMessageInOrder,
+  parseApplicationMessage,
+  sealApplicationMessage,
+} from './private-message.ts'
 
 /** What every transition needs besides the group: the suite, who is trusted, what is allowed. */
 export interface GroupConfig {
@@ -147,12 +151,28 @@ export function epochAuthenticator(group: Group): Uint8Array {
   return group.state.keySchedule.epochAuthenticator
 }
 
+/**
+ * Decoded identities by leaf node object: the ratchet tree's leaves are shared, unchanged, by
+ * every state of an epoch, and each application message names its sender.
+ */
+const leafIdentities = new WeakMap<
+  LeafNode,
+  { readonly credential: Uint8Array; readonly id: MemberIdentity }
+>()
+
 function identityOfLeaf(leaf: LeafNode): MemberIdentity {
   if (leaf.credential.credentialType !== 'basic') {
     throw new ProtocolError('internal', 'a leaf with a non-basic credential passed authentication')
   }
-  const c = decodeCredential(leaf.credential.identity)
-  return { handle: c.handle, deviceId: c.deviceId, identityKey: c.identityKey }
+  const credential = leaf.credential.identity
+  let known = leafIdentities.get(leaf)
+  if (known === undefined || known.credential !== credential) {
+    const c = decodeCredential(credential)
+    known = { credential, id: { handle: c.handle, deviceId: c.deviceId, identityKey: c.identityKey } }
+    leafIdentities.set(leaf, known)
+  }
+  // A fresh key array each time: callers own what they receive.
+  return { ...known.id, identityKey: known.id.identityKey.slice() }
 }
 
 function memberAt(state: ClientState, leafIndex: number): MemberInfo {
@@ -366,18 +386,10 @@ export async function encryptMessage(
     throw new ProtocolError('too-large', 'plaintext above its size limit')
   if (authenticatedData.length > 1024) throw new ProtocolError('too-large', 'authenticated data above 1 KiB')
   try {
-    const result = await createApplicationMessage(
-      group.state,
-      plaintext,
-      config.suite.impl,
-      authenticatedData,
-    )
-    const message = encodeMlsMessage({
-      version: 'mls10',
-      wireformat: 'mls_private_message',
-      privateMessage: result.privateMessage,
-    })
-    return { group: wrap(result.newState), message, consumed: result.consumed }
+    // RFC 9420 §6.3 over the library's state (private-message.ts); byte-for-byte what
+    // createApplicationMessage + encodeMlsMessage produce for the same reuse guard.
+    const sealed = await sealApplicationMessage(group.state, config.suite.impl, plaintext, authenticatedData)
+    return { group: wrap(sealed.state), message: sealed.message, consumed: sealed.consumed }
   } catch (error) {
     throw toProtocolError(error, 'could not encrypt the message')
   }
@@ -484,6 +496,26 @@ export async function processMessage(
 ): Promise<ProcessResult> {
   const state = group.state
   if (!isActive(group)) throw new ProtocolError('not-member', 'this device is no longer in the group')
+  // The common case first: an in-order application message of the current epoch, opened by
+  // private-message.ts. Anything else, valid or not, takes the library's path below, which
+  // decides and reports every rejection; the fast path never accepts what the library refuses.
+  if (bytes instanceof Uint8Array && bytes.length <= MAX_APPLICATION_MESSAGE_BYTES) {
+    const header = parseApplicationMessage(bytes)
+    if (header !== undefined) {
+      const opened = await openApplicationMessageInOrder(state, config.suite.impl, header)
+      if (opened !== undefined) {
+        return {
+          kind: 'application',
+          group: wrap(opened.state),
+          plaintext: opened.applicationData,
+          authenticatedData: header.authenticatedData,
+          sender: memberAt(state, opened.senderLeafIndex),
+          epoch: header.epoch,
+          consumed: opened.consumed,
+        }
+      }
+    }
+  }
   const message = decodeMessage(bytes, MAX_HANDSHAKE_MESSAGE_BYTES, 'message')
   if (message.wireformat !== 'mls_private_message' && message.wireformat !== 'mls_public_message') {
     throw new ProtocolError('unexpected-message', `a ${message.wireformat} is not a group message`)

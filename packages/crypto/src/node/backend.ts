@@ -155,6 +155,31 @@ function generateRaw(alg: CurveName): KeyPairBytes {
   return { publicKey: exportPublicKey(alg, key), privateKey: exportPrivateKey(alg, key) }
 }
 
+/**
+ * Small random requests (the 4-byte reuse guard of every MLS message, nonces) are served from a
+ * pool refilled by randomFillSync, as node:crypto does for randomUUID: one call into OpenSSL
+ * costs more than the bytes themselves. Bytes handed out are zeroed in the pool.
+ */
+const RANDOM_POOL_BYTES = 4096
+const MAX_POOLED_REQUEST = 64
+const randomPool = new Uint8Array(RANDOM_POOL_BYTES)
+let randomPoolOffset = RANDOM_POOL_BYTES
+
+function pooledRandomBytes(length: number): Uint8Array {
+  if (randomPoolOffset + length > RANDOM_POOL_BYTES) {
+    randomFillSync(randomPool)
+    randomPoolOffset = 0
+  }
+  const end = randomPoolOffset + length
+  const out = randomPool.slice(randomPoolOffset, end)
+  randomPool.fill(0, randomPoolOffset, end)
+  randomPoolOffset = end
+  return out
+}
+
+/** HKDF-Expand's final counter byte for the common one-block output (RFC 5869 §2.3, T(1)). */
+const FIRST_BLOCK = Uint8Array.of(1)
+
 /** Constant-time "is every byte zero" (RFC 7748 §6.1, RFC 9180 §7.1.4 all-zero check). */
 function isAllZero(bytes: Uint8Array): boolean {
   let acc = 0
@@ -172,6 +197,7 @@ export const nodeBackend: CryptoBackend = {
     if (length > MAX_RANDOM_BYTES) {
       throw new CryptoError('limit-exceeded', `randomBytes length above ${MAX_RANDOM_BYTES}`)
     }
+    if (length <= MAX_POOLED_REQUEST) return pooledRandomBytes(length)
     return randomFillSync(new Uint8Array(length))
   },
 
@@ -218,6 +244,11 @@ export const nodeBackend: CryptoBackend = {
         throw new CryptoError('limit-exceeded', 'HKDF output length above 255 * HashLen')
       // node:crypto's hkdf() always extracts first, so expand is composed from HMAC as in
       // RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) | info | i).
+      if (length <= hashLength) {
+        // One block (every MLS ExpandWithLabel of a key, nonce or secret): T(1) = HMAC(PRK, info | 1).
+        const block = createHmac(hashName(hash), prk).update(info).update(FIRST_BLOCK).digest()
+        return length === hashLength ? toBytes(block) : new Uint8Array(block.subarray(0, length))
+      }
       const out = new Uint8Array(Math.ceil(length / hashLength) * hashLength)
       let previous: Uint8Array = new Uint8Array(0)
       for (let i = 1, offset = 0; offset < length; i++, offset += hashLength) {

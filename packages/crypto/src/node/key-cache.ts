@@ -13,6 +13,12 @@ import type { KeyObject } from 'node:crypto'
  */
 export class KeyObjectCache {
   readonly #entries = new Map<string, KeyObject>()
+  /**
+   * The id last computed for an array object, so that the same array (the signing key held in
+   * the MLS state, a member's public key in the ratchet tree) is not turned into a string again
+   * on every call. The id is trusted only while the array still holds the same bytes.
+   */
+  #ids = new WeakMap<Uint8Array, { readonly tag: string; readonly id: string }>()
   readonly #max: number
 
   constructor(max: number) {
@@ -25,7 +31,7 @@ export class KeyObjectCache {
 
   /** Returns the cached KeyObject for (tag, bytes), importing it with `load` on a miss. */
   get(tag: string, bytes: Uint8Array, load: () => KeyObject): KeyObject {
-    const id = tag + ':' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+    const id = this.#idOf(tag, bytes)
     const hit = this.#entries.get(id)
     if (hit !== undefined) {
       // Re-insert to mark as most recently used (Map keeps insertion order).
@@ -44,5 +50,25 @@ export class KeyObjectCache {
 
   clear(): void {
     this.#entries.clear()
+    this.#ids = new WeakMap()
   }
+
+  #idOf(tag: string, bytes: Uint8Array): string {
+    const known = this.#ids.get(bytes)
+    if (known !== undefined && known.tag === tag && idHolds(known.id, tag.length + 1, bytes)) return known.id
+    const id = tag + ':' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+    this.#ids.set(bytes, { tag, id })
+    return id
+  }
+}
+
+/**
+ * Whether `id` (from `offset` on) still spells `bytes` in latin1: the array may have been
+ * overwritten since. Time depends only on the length (the bytes can be a private key).
+ */
+function idHolds(id: string, offset: number, bytes: Uint8Array): boolean {
+  if (id.length - offset !== bytes.length) return false
+  let diff = 0
+  for (let i = 0; i < bytes.length; i++) diff |= id.charCodeAt(offset + i) ^ bytes[i]!
+  return diff === 0
 }

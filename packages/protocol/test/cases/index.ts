@@ -4,6 +4,7 @@ import { TACIT_SUITES, type TacitSuiteName } from '../../src/cipher-suite.ts'
 import { adversarialCases } from './adversarial.cases.ts'
 import { credentialCases } from './credential.cases.ts'
 import { groupCases } from './group.cases.ts'
+import { privateMessageCases } from './private-message.cases.ts'
 
 /** Runtime-neutral protocol cases for one backend, in both Tacit suites (Node and Chromium). */
 export function protocolCaseGroups(
@@ -14,5 +15,6 @@ export function protocolCaseGroups(
     credentialCases(backend, suite),
     groupCases(backend, suite),
     adversarialCases(backend, suite),
+    privateMessageCases(backend, suite),
   ])
 }

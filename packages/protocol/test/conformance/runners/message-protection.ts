@@ -1,6 +1,7 @@
 // RFC 9420 §6.2 (PublicMessage: signature and membership tag) and §6.3 (PrivateMessage: content
 // and sender data encryption), for a proposal, a commit and application data sent by leaf 1 of 2.
 import assert from 'node:assert/strict'
+import type { ClientState } from 'ts-mls'
 import type { AuthenticatedContent } from 'ts-mls/authenticatedContent.js'
 import type { Commit } from 'ts-mls/commit.js'
 import { decodeCommit, encodeCommit } from 'ts-mls/commit.js'
@@ -29,7 +30,12 @@ import type { Proposal } from 'ts-mls/proposal.js'
 import { decodeProposal, encodeProposal } from 'ts-mls/proposal.js'
 import type { PublicMessage } from 'ts-mls/publicMessage.js'
 import type { RatchetTree } from 'ts-mls/ratchetTree.js'
-import { createSecretTree } from 'ts-mls/secretTree.js'
+import { createSecretTree, type SecretTree } from 'ts-mls/secretTree.js'
+import {
+  openApplicationMessageInOrder,
+  parseApplicationMessage,
+  sealApplicationMessage,
+} from '../../../src/private-message.ts'
 import { assertBytes, fromHex, toHex } from '../harness.ts'
 import { loadSuite } from '../suite-source.ts'
 
@@ -289,6 +295,50 @@ async function checkApplication(s: Setup, v: MessageProtectionVector): Promise<v
   )
 }
 
+/** The fields of a ClientState that src/private-message.ts reads, for sender leaf 1 of 2. */
+function fastPathState(s: Setup, secretTree: SecretTree): ClientState {
+  return {
+    groupContext: s.context,
+    keySchedule: { senderDataSecret: s.senderDataSecret },
+    secretTree,
+    ratchetTree: s.tree,
+    privatePath: { leafIndex: SENDER },
+    signaturePrivateKey: s.signaturePriv,
+    unappliedProposals: {},
+    groupActiveState: { kind: 'active' },
+    clientConfig: { paddingConfig: NO_PADDING },
+  } as unknown as ClientState
+}
+
+/**
+ * Our own application-message path (src/private-message.ts) on the same vector: it opens the
+ * other implementation's application_priv itself (not by handing it to the library), and the
+ * library opens what it seals.
+ */
+async function checkFastPath(s: Setup, v: MessageProtectionVector): Promise<void> {
+  const header = parseApplicationMessage(fromHex(v.application_priv))
+  assert.ok(header !== undefined, 'application_priv parses on the fast path')
+  const opened = await openApplicationMessageInOrder(
+    fastPathState(s, await createSecretTree(2, s.encryptionSecret, s.cs.kdf)),
+    s.cs,
+    header,
+  )
+  assert.ok(opened !== undefined, 'the fast path opens application_priv')
+  assertBytes(opened.applicationData, v.application, 'application_priv content (fast path)')
+  assert.equal(opened.senderLeafIndex, SENDER)
+
+  const sealed = await sealApplicationMessage(
+    fastPathState(s, await createSecretTree(2, s.encryptionSecret, s.cs.kdf)),
+    s.cs,
+    fromHex(v.application),
+    new Uint8Array(),
+  )
+  const reopened = await openPrivate(s, privateOf(toHex(sealed.message), 'fast-path application_priv'))
+  assert.equal(reopened.content.contentType, 'application')
+  if (reopened.content.contentType !== 'application') return
+  assertBytes(reopened.content.applicationData, v.application, 'fast-path application_priv round trip')
+}
+
 export async function runMessageProtection(v: MessageProtectionVector): Promise<void> {
   const cs = await loadSuite(v.cipher_suite)
   const signaturePub = fromHex(v.signature_pub)
@@ -314,4 +364,5 @@ export async function runMessageProtection(v: MessageProtectionVector): Promise<
   await checkProposal(s, v)
   await checkCommit(s, v)
   await checkApplication(s, v)
+  await checkFastPath(s, v)
 }

@@ -8,7 +8,15 @@ import { randomBytes } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import { createRequire } from 'node:module'
 import { describe, it } from 'node:test'
-import { frameBinaryMessages, frameHeaderSize } from '../src/ws/outbox.ts'
+import { WireError } from '@tacit/protocol/wire/errors'
+import {
+  type DeliveryFrame,
+  decodeServerFrame,
+  deliveryFrameLength,
+  encodeDeliveryFrameInto,
+  encodeFrame,
+} from '@tacit/protocol/wire/frames'
+import { frameBinaryMessages, frameHeaderSize, takeWriteBuffer } from '../src/ws/outbox.ts'
 
 /** `ws`'s own sender and receiver: exported at run time, not in its type declarations. */
 const ws = createRequire(import.meta.url)('ws') as {
@@ -64,5 +72,87 @@ describe('outbox framing', () => {
     })
     assert.equal(received.length, payloads.length)
     for (const [i, r] of received.entries()) assert.ok(r.equals(payloads[i]!), `message ${i}`)
+  })
+})
+
+describe('delivery frames encoded in place', () => {
+  const frames: DeliveryFrame[] = [
+    { type: 'send-ok', id: 0 },
+    { type: 'send-ok', id: 0xffffffff },
+    { type: 'ack-ok', id: 7, removed: 0 },
+    { type: 'ack-ok', id: 0x80000000, removed: 0xffffffff },
+    {
+      type: 'deliver',
+      id: 0,
+      seq: 1n,
+      receivedAt: 1_764_000_000_000,
+      payload: new Uint8Array(randomBytes(1)),
+    },
+    { type: 'deliver', id: 3, seq: 0xffffffffn, receivedAt: 0, payload: new Uint8Array(randomBytes(256)) },
+    // Above 2^53 (the bigint branch) and the largest u64.
+    {
+      type: 'deliver',
+      id: 9,
+      seq: (1n << 53n) + 1n,
+      receivedAt: Number.MAX_SAFE_INTEGER,
+      payload: new Uint8Array(randomBytes(4096)),
+    },
+    {
+      type: 'deliver',
+      id: 9,
+      seq: (1n << 64n) - 1n,
+      receivedAt: 2 ** 32,
+      payload: new Uint8Array(randomBytes(70_000)),
+    },
+  ]
+
+  it('writes the same bytes as encodeFrame, at any offset, and reports the end', () => {
+    for (const frame of frames) {
+      const reference = encodeFrame(frame)
+      assert.equal(deliveryFrameLength(frame), reference.length)
+      const target = new Uint8Array(reference.length + 11).fill(0xee)
+      const end = encodeDeliveryFrameInto(frame, target, 5)
+      assert.equal(end, 5 + reference.length)
+      assert.deepEqual(target.subarray(5, end), reference)
+      assert.ok(target.subarray(0, 5).every((b) => b === 0xee))
+      assert.ok(target.subarray(end).every((b) => b === 0xee))
+      assert.deepEqual(decodeServerFrame(target.subarray(5, end)), frame)
+    }
+  })
+
+  it('refuses what encodeFrame refuses, and writes nothing then', () => {
+    const bad: DeliveryFrame[] = [
+      { type: 'send-ok', id: -1 },
+      { type: 'ack-ok', id: 1, removed: 2 ** 32 },
+      { type: 'deliver', id: 0, seq: -1n, receivedAt: 0, payload: new Uint8Array(randomBytes(1)) },
+      { type: 'deliver', id: 0, seq: 1n, receivedAt: -5, payload: new Uint8Array(randomBytes(1)) },
+      { type: 'deliver', id: 0, seq: 1n, receivedAt: 0, payload: new Uint8Array(0) },
+    ]
+    for (const frame of bad) {
+      assert.throws(() => encodeFrame(frame), WireError)
+      assert.throws(() => deliveryFrameLength(frame), WireError)
+      const target = new Uint8Array(64).fill(0xee)
+      assert.throws(() => encodeDeliveryFrameInto(frame, target, 0), WireError)
+      assert.ok(target.every((b) => b === 0xee))
+    }
+    const small = new Uint8Array(8)
+    assert.throws(() => encodeDeliveryFrameInto({ type: 'ack-ok', id: 1, removed: 1 }, small, 0), WireError)
+  })
+
+  it('write buffers are whole and distinct, across slabs', () => {
+    const seen: Buffer[] = []
+    for (let i = 0; i < 3000; i++) {
+      const length = 1 + ((i * 7919) % 70_000)
+      const b = takeWriteBuffer(length)
+      assert.equal(b.length, length)
+      b.fill(i & 0xff)
+      seen.push(b)
+    }
+    // Nothing cut later overwrote an earlier cut.
+    for (const [i, b] of seen.entries())
+      assert.ok(
+        b.every((x) => x === (i & 0xff)),
+        `buffer ${i}`,
+      )
   })
 })

@@ -164,13 +164,12 @@ class Reader {
   ascii8(field: string): string {
     const n = this.u8(field)
     const raw = this.fixed(n, field)
-    let s = ''
     for (let i = 0; i < raw.length; i++) {
       const c = raw[i]!
       if (c < 0x20 || c > 0x7e) throw new WireError('invalid-field', `${field} must be printable ASCII`)
-      s += String.fromCharCode(c)
     }
-    return s
+    // One string from the checked bytes (at most 255), not one per character appended.
+    return String.fromCharCode.apply(null, raw as unknown as number[])
   }
   end(): void {
     if (this.offset !== this.bytes.length) throw new WireError('malformed', 'trailing bytes after the frame')
@@ -253,12 +252,13 @@ function checkRecipients(recipients: readonly string[]): void {
   if (recipients.length > MAX_RECIPIENTS) {
     throw new WireError('too-large', `recipients are above MAX_RECIPIENTS (${MAX_RECIPIENTS})`)
   }
-  const seen = new Set<string>()
   for (const r of recipients) {
     if (!isId22(r))
       throw new WireError('invalid-field', 'each recipient must be a device id (22 base64url characters)')
-    if (seen.has(r)) throw new WireError('invalid-field', 'recipients must not repeat')
-    seen.add(r)
+  }
+  // A single recipient (the usual send) cannot repeat: no set to build.
+  if (recipients.length > 1 && new Set(recipients).size !== recipients.length) {
+    throw new WireError('invalid-field', 'recipients must not repeat')
   }
 }
 
@@ -466,6 +466,87 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return w.done()
     }
   }
+}
+
+/**
+ * The server frames sent once per envelope or per request on the delivery path. A server that
+ * writes many of them per turn encodes them in place (`encodeDeliveryFrameInto`) into one
+ * buffer instead of allocating one per frame; the bytes are exactly `encodeFrame`'s.
+ */
+export type DeliveryFrame = Extract<ServerFrame, { readonly type: 'send-ok' | 'ack-ok' | 'deliver' }>
+
+const SEND_OK_BYTES = 5
+const ACK_OK_BYTES = 9
+const DELIVER_HEADER_BYTES = 5 + 8 + 8 + 4
+
+/** `encodeFrame(frame).length`, after the same checks `encodeFrame` makes (it throws alike). */
+export function deliveryFrameLength(frame: DeliveryFrame): number {
+  checkId(frame.id)
+  switch (frame.type) {
+    case 'send-ok':
+      return SEND_OK_BYTES
+    case 'ack-ok':
+      if (!Number.isInteger(frame.removed) || frame.removed < 0 || frame.removed > MAX_U32) {
+        throw new WireError('invalid-field', 'removed must be a u32')
+      }
+      return ACK_OK_BYTES
+    case 'deliver':
+      checkU64(frame.seq, 'seq')
+      checkPayload(frame.payload)
+      checkTime(frame.receivedAt, 'receivedAt')
+      return DELIVER_HEADER_BYTES + frame.payload.length
+  }
+}
+
+/** Writes a u32 big-endian at `at`. */
+function putU32(target: Uint8Array, at: number, v: number): void {
+  target[at] = v >>> 24
+  target[at + 1] = (v >>> 16) & 0xff
+  target[at + 2] = (v >>> 8) & 0xff
+  target[at + 3] = v & 0xff
+}
+
+/** Writes a u64 big-endian at `at`; a safe integer as a number, anything larger as a bigint. */
+function putU64(target: Uint8Array, at: number, v: number | bigint): void {
+  if (typeof v === 'bigint' && v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    putU32(target, at, Number(v >> 32n))
+    putU32(target, at + 4, Number(v & 0xffffffffn))
+    return
+  }
+  const n = Number(v)
+  putU32(target, at, Math.floor(n / 0x100000000))
+  putU32(target, at + 4, n >>> 0)
+}
+
+/**
+ * Encodes a delivery-path frame into `target` at `offset` — the same checks and the same bytes
+ * as `encodeFrame` — and returns the offset just after it. Nothing is written if a check fails.
+ */
+export function encodeDeliveryFrameInto(frame: DeliveryFrame, target: Uint8Array, offset: number): number {
+  const length = deliveryFrameLength(frame)
+  if (offset < 0 || offset + length > target.length) {
+    throw new WireError('internal', 'frame does not fit the target buffer')
+  }
+  switch (frame.type) {
+    case 'send-ok':
+      target[offset] = FrameType.sendOk
+      putU32(target, offset + 1, frame.id)
+      break
+    case 'ack-ok':
+      target[offset] = FrameType.ackOk
+      putU32(target, offset + 1, frame.id)
+      putU32(target, offset + 5, frame.removed)
+      break
+    case 'deliver':
+      target[offset] = FrameType.deliver
+      putU32(target, offset + 1, frame.id)
+      putU64(target, offset + 5, frame.seq)
+      putU64(target, offset + 13, frame.receivedAt)
+      putU32(target, offset + 21, frame.payload.length)
+      target.set(frame.payload, offset + DELIVER_HEADER_BYTES)
+      break
+  }
+  return offset + length
 }
 
 function checkTime(v: number, field: string): number {

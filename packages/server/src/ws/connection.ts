@@ -23,7 +23,14 @@ import type { Socket } from 'node:net'
 
 import { WireError } from '@tacit/protocol/wire/errors'
 import type { ClientFrame } from '@tacit/protocol/wire/frames'
-import { decodeClientFrame, encodeFrame, type ServerFrame } from '@tacit/protocol/wire/frames'
+import {
+  type DeliveryFrame,
+  decodeClientFrame,
+  deliveryFrameLength,
+  encodeDeliveryFrameInto,
+  encodeFrame,
+  type ServerFrame,
+} from '@tacit/protocol/wire/frames'
 import { CHALLENGE_BYTES } from '@tacit/protocol/wire/limits'
 import type { WebSocket } from 'ws'
 import type { ServerContext } from '../context.ts'
@@ -33,7 +40,14 @@ import { openSession } from '../http/auth.ts'
 import { RESYNC_INTERVAL_MS } from '../notify/notifier.ts'
 import { equalSecrets, hashSecret, randomSecret } from '../secrets.ts'
 import type { EnqueueRequest, MailboxEntry } from '../storage/storage.ts'
-import { flushAfterThisTurn, frameBinaryMessages, MAX_OUTBOX_BYTES, type OutboxOwner } from './outbox.ts'
+import {
+  flushAfterThisTurn,
+  frameHeaderSize,
+  MAX_OUTBOX_BYTES,
+  type OutboxOwner,
+  takeWriteBuffer,
+  writeFrameHeader,
+} from './outbox.ts'
 import type { ConnectionRegistry, LiveConnection } from './registry.ts'
 
 /** WebSocket close codes (RFC 6455 §7.4.2: 4000–4999 are for applications). */
@@ -80,8 +94,14 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
   private rescan = false
   /** The last pump stopped at a full window (or never ran): entries may wait beyond the cursor. */
   private backlog = true
-  /** Encoded frames of this turn, written together by `flushOutbox`. */
-  private outbox: Uint8Array[] = []
+  /**
+   * Frames of this turn, written together by `flushOutbox`: delivery-path frames as they are
+   * (encoded straight into the write buffer), others already encoded.
+   */
+  private outbox: (DeliveryFrame | Uint8Array)[] = []
+  /** Encoded length of each outbox frame (WebSocket header not included). */
+  private outboxLengths: number[] = []
+  /** Bytes the outbox takes on the wire, WebSocket headers included. */
   private outboxBytes = 0
 
   constructor(
@@ -144,25 +164,49 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
 
   private sendFrame(frame: ServerFrame): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return
-    const bytes = encodeFrame(frame)
     if (this.socket() === null) {
-      this.ws.send(bytes, BINARY)
+      this.ws.send(encodeFrame(frame), BINARY)
       return
     }
+    // Checked (and sized) now, encoded at flush: a frame that does not encode throws here, as before.
+    let entry: DeliveryFrame | Uint8Array
+    let length: number
+    if (frame.type === 'deliver' || frame.type === 'send-ok' || frame.type === 'ack-ok') {
+      entry = frame
+      length = deliveryFrameLength(frame)
+    } else {
+      entry = encodeFrame(frame)
+      length = entry.length
+    }
     if (this.outbox.length === 0) flushAfterThisTurn(this)
-    this.outbox.push(bytes)
-    this.outboxBytes += bytes.length
+    this.outbox.push(entry)
+    this.outboxLengths.push(length)
+    this.outboxBytes += frameHeaderSize(length) + length
     if (this.outboxBytes >= MAX_OUTBOX_BYTES) this.flushOutbox()
   }
 
   flushOutbox(): void {
     if (this.outbox.length === 0) return
     const frames = this.outbox
+    const lengths = this.outboxLengths
+    const total = this.outboxBytes
     this.outbox = []
+    this.outboxLengths = []
     this.outboxBytes = 0
     const socket = this.socket()
     if (this.ws.readyState !== this.ws.OPEN || socket === null) return
-    socket.write(frameBinaryMessages(frames))
+    // Every frame straight into one write buffer: no buffer per frame, one copy of each payload.
+    const out = takeWriteBuffer(total)
+    let at = 0
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!
+      at = writeFrameHeader(out, at, lengths[i]!)
+      if (frame instanceof Uint8Array) {
+        out.set(frame, at)
+        at += frame.length
+      } else at = encodeDeliveryFrameInto(frame, out, at)
+    }
+    socket.write(out)
   }
 
   /**
@@ -193,7 +237,8 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
     }
     const bytes = toBytes(data)
     // The id sits at bytes 1..4 of every frame; echo it even when the rest does not decode.
-    const id = bytes.length >= 5 ? new DataView(bytes.buffer, bytes.byteOffset, 5).getUint32(1) : 0
+    const id =
+      bytes.length >= 5 ? ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0 : 0
     const now = this.ctx.now()
     const wait =
       this.deviceId !== null

@@ -10,9 +10,9 @@ import { Worker } from 'node:worker_threads'
 import type { Settled, WriteCall } from '../group-commit.ts'
 import { StorageError } from '../storage.ts'
 import {
+  decodeResults,
   encodeBatch,
   fromWireError,
-  fromWireSettled,
   type WorkerCommand,
   type WorkerReply,
   type WriterInit,
@@ -93,7 +93,7 @@ export class SqliteWriterThread {
       if (this.#waiting.size === 0) this.#worker.ref()
       this.#waiting.set(id, { resolve, reject })
       const command: WorkerCommand = { type: 'batch', batch }
-      this.#worker.postMessage(command, [batch.payloads])
+      this.#worker.postMessage(command, [batch.calls])
     })
   }
 
@@ -117,7 +117,7 @@ export class SqliteWriterThread {
   }
 
   #onReply(reply: WorkerReply): void {
-    if (reply.type === 'done') this.#settle(reply.id)?.resolve(fromWireSettled(reply.results))
+    if (reply.type === 'done') this.#settle(reply.id)?.resolve(decodeResults(reply.results, reply.errors))
     else if (reply.type === 'failed') this.#settle(reply.id)?.reject(fromWireError(reply.error))
   }
 

@@ -10,8 +10,8 @@ import Database from 'better-sqlite3'
 import { SqliteMailboxWriter } from './mailbox-writer.ts'
 import {
   decodeBatch,
+  encodeResults,
   toWireError,
-  toWireSettled,
   type WorkerCommand,
   type WorkerReply,
   type WriterInit,
@@ -49,8 +49,8 @@ if (db !== null) {
     }
     const { batch } = command
     try {
-      const results = writer.runBatch(decodeBatch(batch))
-      reply({ type: 'done', id: batch.id, results: toWireSettled(results) })
+      const { results, errors } = encodeResults(writer.runBatch(decodeBatch(batch)))
+      port.postMessage({ type: 'done', id: batch.id, results, errors } satisfies WorkerReply, [results])
     } catch (error) {
       reply({ type: 'failed', id: batch.id, error: toWireError(error) })
     }

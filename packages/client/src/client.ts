@@ -24,7 +24,11 @@
  */
 import type { CryptoBackend } from '@tacit/crypto/backend'
 import { bytesToHex, equalBytes, hexToBytes } from '@tacit/crypto/bytes'
-import { createAuthenticationService, type MlsAuthenticationService } from '@tacit/protocol/authentication'
+import {
+  checkMlsCredential,
+  createAuthenticationService,
+  type MlsAuthenticationService,
+} from '@tacit/protocol/authentication'
 import {
   type CipherSuite,
   DEFAULT_SUITE,
@@ -387,6 +391,7 @@ export class TacitClient {
   private readonly directory: Directory
   private readonly uploading = new Set<string>()
   private ownFingerprint: Uint8Array | null = null
+  private caughtUp: Promise<void> | null = null
 
   private constructor(
     private readonly account: AccountMaterial,
@@ -744,6 +749,7 @@ export class TacitClient {
         },
       )
       this.connection.onReady(() => {
+        this.caughtUp = null
         void this.recover().catch(() => undefined)
       })
     }
@@ -791,6 +797,25 @@ export class TacitClient {
       payload: encodeEnvelope({ kind: 'marker', id }),
     })
     await done
+  }
+
+  /**
+   * Before the first send or commit on each connection, the mailbox is drained once (a marker
+   * round trip): a commit another member made while this device was away moves the group to a
+   * new epoch, and a message encrypted in the old one would not reach the members who joined in
+   * the new one (they hold no secrets of older epochs). After that, incoming commits are applied
+   * as they arrive. Offline, sending goes through the outbox after the next connect's recovery,
+   * and a failed catch-up does not fail the send: it is tried again on the next one.
+   */
+  private async catchUp(): Promise<void> {
+    if (!this.connection?.connected) return
+    if (!this.caughtUp) {
+      const attempt = this.barrier().catch(() => {
+        if (this.caughtUp === attempt) this.caughtUp = null
+      })
+      this.caughtUp = attempt
+    }
+    await this.caughtUp
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -987,15 +1012,9 @@ export class TacitClient {
       await this.dropEnvelope(envelope.id, seq)
       return
     }
-    const baseConfig = this.configFor({ admins: [] })
     let group: Group
     try {
-      group = await joinGroup({
-        config: baseConfig,
-        welcome: envelope.welcome,
-        keyPackage: await decodeKeyPackage(this.suite, record.encoded),
-        privateKeyPackage: privateOf(record),
-      })
+      group = await this.joinFromWelcome(envelope.welcome, record)
     } catch (error) {
       await this.dropEnvelope(envelope.id, seq)
       this.emit('alert', { kind: 'undecryptable', conversationId: '', reason: reasonOf(error) })
@@ -1017,6 +1036,52 @@ export class TacitClient {
     this.owedAcks.add(seq)
     this.emit('conversation', this.summaryOf(c, group))
     void this.topUp(used.lastResort && used.retiredAt === null)
+  }
+
+  /**
+   * Joins from a Welcome. Every member credential in the group's tree is checked against the
+   * identity key trusted for its handle; handles met for the first time need a directory lookup
+   * each. Rather than one lookup after the other as the MLS library meets them, a first pass
+   * checks the credentials of known handles fully and only notes the unknown ones; those are
+   * then looked up together (concurrently, one store transaction) and the join runs again with
+   * the full check. With no unknown handle, the first pass is the join (bound to the real
+   * authentication service before it is used again).
+   */
+  private async joinFromWelcome(welcome: Uint8Array, record: KeyPackageRecord): Promise<Group> {
+    const params = async (config: GroupConfig) => ({
+      config,
+      welcome,
+      keyPackage: await decodeKeyPackage(this.suite, record.encoded),
+      privateKeyPackage: privateOf(record),
+    })
+    const baseConfig = this.configFor({ admins: [] })
+    const unknown = new Set<string>()
+    const probe: MlsAuthenticationService = {
+      validateCredential: async (credential, signaturePublicKey) => {
+        const check = await checkMlsCredential(
+          this.backend,
+          (h) => this.directory.trustedKey(h),
+          credential,
+          signaturePublicKey,
+        )
+        if (check.ok) return true
+        if (check.reason !== 'unknown-handle') return false
+        // The credential is well formed and signed by the identity key it names; only whether
+        // that key is the handle's is open, and the second pass answers it.
+        unknown.add(decodeCredential((credential as { identity: Uint8Array }).identity).handle)
+        return true
+      },
+    }
+    let probed: Group | null = null
+    try {
+      probed = await joinGroup(await params({ ...baseConfig, auth: probe }))
+    } catch {
+      probed = null // The full join below fails the same way, reporting through the real service.
+    }
+    // The state keeps the service it was joined with; re-bind it to the real one.
+    if (probed && unknown.size === 0) return restoreGroup(snapshotGroup(probed, baseConfig), baseConfig)
+    if (unknown.size > 0) await this.directory.identitiesOf([...unknown])
+    return joinGroup(await params(baseConfig))
   }
 
   private async topUp(newLastResort: boolean): Promise<void> {
@@ -1210,6 +1275,7 @@ export class TacitClient {
     body: ContentBody,
     alsoInTx?: (tx: StoreTransaction) => Promise<void>,
   ): Promise<MessageId> {
+    await this.catchUp()
     return this.exclusive(async () => {
       const c = await this.requireConversation(id)
       const group = await this.loadGroup(c)
@@ -1834,6 +1900,7 @@ export class TacitClient {
    */
   private async runCommit(id: ConversationId, intent: CommitIntent): Promise<void> {
     await this.connect()
+    await this.catchUp()
     const claims = new Map<string, ClaimedKeyPackage[]>()
     this.committing.add(id)
     try {

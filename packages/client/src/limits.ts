@@ -9,6 +9,10 @@ export const MAX_RETAINED_LAST_RESORT = 3
 export const MAX_COMMIT_ATTEMPTS = 8
 /** Handles in one createConversation / addMembers / removeMembers call. */
 export const MAX_MEMBERS_PER_CHANGE = 100
+/** Handles in one KeyPackage claim request (the server's MAX_CLAIM_HANDLES). */
+export const MAX_HANDLES_PER_CLAIM = 100
+/** Key-directory lookups in flight at once when many handles are looked up (a group's members). */
+export const DIRECTORY_LOOKUP_CONCURRENCY = 8
 /** Envelope ids remembered for de-duplication (at-least-once delivery). Oldest are forgotten first. */
 export const MAX_SEEN_ENVELOPES = 20_000
 /** Messages returned by one history call. */

@@ -136,6 +136,34 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       carol = { client: again, recorder: rec, store }
     })
 
+    it('a device back from away catches up before it sends: a member added meanwhile reads it', async () => {
+      const erin = await account('erin')
+      const frank = await account('frank')
+      const id = await alice.client.createConversation({ members: ['erin'] })
+      await erin.client.sync()
+      await erin.client.close()
+      await alice.client.addMembers(id, ['frank'])
+      await frank.client.sync()
+      // Back again, erin sends at once, without a sync of her own: the SDK applies the commit
+      // that added frank first, so the message is in the epoch frank holds.
+      const again = await TacitClient.open({
+        store: erin.store,
+        backend: nodeBackend,
+        transport: nodeTransport(),
+      })
+      clients.push(again)
+      await again.connect()
+      await again.sendText(id, 'sent right after reconnecting')
+      assert.deepEqual((await again.conversation(id)).members, ['alice', 'erin', 'frank'])
+      await Promise.all([alice.client.sync(), frank.client.sync()])
+      assert.ok(frank.recorder.texts(id).includes('sent right after reconnecting'))
+      assert.ok(alice.recorder.texts(id).includes('sent right after reconnecting'))
+      assert.deepEqual(
+        frank.recorder.events.alert.filter((a) => a.kind === 'undecryptable'),
+        [],
+      )
+    })
+
     it('concurrent commits from two members both land, nobody is stuck', async () => {
       const id = await alice.client.createConversation({ members: ['bob', 'carol'] })
       await Promise.all([bob.client.sync(), carol.client.sync()])

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { base64urlToBytes, bytesToBase64url } from '@tacit/protocol/wire/encoding'
 import { MAX_JSON_BODY_BYTES, MAX_KEY_PACKAGES_PER_UPLOAD } from '@tacit/protocol/wire/limits'
+import { MAX_CLAIM_HANDLES } from '../src/http/key-routes.ts'
 import { generateTestKey } from './support/keys.ts'
 import { newInvite, startTestServer, type TestServer } from './support/test-server.ts'
 
@@ -232,6 +233,58 @@ describe('key directory', () => {
       json: { handle: 'nobody' },
     })
     assert.equal(code(unknown), 'not-found')
+  })
+
+  it('claims for many handles in one request, and spends nothing when one is unknown', async () => {
+    const names = ['bat1', 'bat2', 'bat3']
+    const owners = []
+    for (const [i, name] of names.entries()) {
+      const o = await t.api.register(await newInvite(t), name)
+      const kp = (n: number) => bytesToBase64url(Uint8Array.of(40 + i, n))
+      await t.api.request('POST', '/v1/key-packages', {
+        token: o.token,
+        json: { oneTime: [kp(1)], lastResort: kp(9) },
+      })
+      owners.push(o)
+    }
+    const claimer = await t.api.register(await newInvite(t), 'batclaimer')
+    const claim = (json: Record<string, unknown>) =>
+      t.api.request('POST', '/v1/key-packages/claim', { token: claimer.token, json })
+
+    // An unknown handle anywhere in the list refuses the whole request before any claim.
+    assert.equal(code(await claim({ handles: ['bat1', 'nobody'] })), 'not-found')
+    assert.equal(code(await claim({ handles: ['bat1', 'bat1'] })), 'invalid-field')
+    assert.equal(code(await claim({ handles: [] })), 'invalid-field')
+    assert.equal(code(await claim({ handles: ['bat1'], handle: 'bat2' })), 'invalid-field')
+    assert.equal(code(await claim({ handles: [7] })), 'invalid-field')
+    const tooMany = Array.from({ length: MAX_CLAIM_HANDLES + 1 }, (_, i) => `h${i}x`)
+    assert.equal(code(await claim({ handles: tooMany })), 'too-large')
+
+    type Claimed = { deviceId: string; keyPackage: string; lastResort: boolean }
+    const first = await claim({ handles: ['bat3', 'bat1', 'bat2'] })
+    assert.equal(first.status, 200)
+    const accounts = first.body!.accounts as { handle: string; keyPackages: Claimed[] }[]
+    assert.deepEqual(
+      accounts.map((a) => a.handle),
+      ['bat3', 'bat1', 'bat2'],
+    )
+    for (const a of accounts) {
+      const i = names.indexOf(a.handle)
+      // The refused requests above spent nothing: each device's one-time KeyPackage is still there.
+      assert.deepEqual(a.keyPackages, [
+        {
+          deviceId: owners[i]!.deviceId,
+          keyPackage: bytesToBase64url(Uint8Array.of(40 + i, 1)),
+          lastResort: false,
+        },
+      ])
+    }
+    const second = await claim({ handles: ['bat1'] })
+    const again = (second.body!.accounts as { keyPackages: Claimed[] }[])[0]!.keyPackages
+    assert.deepEqual(
+      again.map((k) => [k.keyPackage, k.lastResort]),
+      [[bytesToBase64url(Uint8Array.of(40, 9)), true]],
+    )
   })
 })
 

@@ -23,8 +23,17 @@ import { equalBytes } from '@tacit/crypto/bytes'
 import { decodeCredential } from '@tacit/protocol/credential'
 import { type ContactAlert, detectContactChanges } from '@tacit/protocol/verification/contact-changes'
 import { base64urlToBytes, bytesToBase64url } from '@tacit/protocol/wire/encoding'
+import { DIRECTORY_LOOKUP_CONCURRENCY } from '../limits.ts'
 import type { DirectoryAccount, HttpApi } from '../net/http-api.ts'
-import { type ClientStore, decodeJson, encodeJson, getJson, key, NS } from '../state/store-port.ts'
+import {
+  type ClientStore,
+  decodeJson,
+  encodeJson,
+  getJson,
+  key,
+  NS,
+  type StoreTransaction,
+} from '../state/store-port.ts'
 import {
   certifiedContact,
   getVerifiedRecord,
@@ -95,6 +104,26 @@ export class Directory {
   }
 
   /**
+   * `identityOf` for many handles at once (a group's members): the handles with no trusted key
+   * yet are looked up concurrently and recorded in one store transaction. Each answer goes
+   * through the same checks as a single lookup. Unknown handles map to null.
+   */
+  async identitiesOf(handles: readonly string[]): Promise<Map<string, Uint8Array | null>> {
+    const out = new Map<string, Uint8Array | null>()
+    const unknown: string[] = []
+    for (const h of new Set(handles)) {
+      const known = await this.trustedKey(h)
+      if (known) out.set(h, known)
+      else unknown.push(h)
+    }
+    if (unknown.length > 0) {
+      const accounts = await this.refreshMany(unknown)
+      for (const h of unknown) out.set(h, accounts.get(h) ? await this.trustedKey(h) : null)
+    }
+    return out
+  }
+
+  /**
    * Fetches the handle's directory entry, applies trust on first use, alerts on a changed
    * identity key, and records routes for devices whose credential the trusted key signed.
    */
@@ -107,43 +136,66 @@ export class Directory {
     handle: string,
   ): Promise<{ account: DirectoryAccount | null; alerts: DirectoryAlert[] }> {
     const alerts: DirectoryAlert[] = []
-    const account = await this.refreshInto(handle, (a) => {
+    const accounts = await this.refreshMany([handle], (a) => {
       alerts.push(a)
       this.alert(a)
     })
-    return { account, alerts }
+    return { account: accounts.get(handle) ?? null, alerts }
   }
 
-  private async refreshInto(handle: string, alert: AlertSink): Promise<DirectoryAccount | null> {
-    const account = await this.api.getAccount(handle)
-    if (!account) return null
-    const ok = await this.trustOnFirstUse(handle, account.identityKey)
-    if (!ok) {
-      await this.reportIdentityMismatch(handle, alert)
-      return account
+  /**
+   * `refresh` for many handles: lookups run DIRECTORY_LOOKUP_CONCURRENCY at a time, then every
+   * first-use trust record and route of all of them is written in one transaction (one fsync
+   * instead of two per handle). The checks are per handle, as for a single one.
+   */
+  async refreshMany(
+    handles: readonly string[],
+    alert: AlertSink = this.alert,
+  ): Promise<Map<string, DirectoryAccount | null>> {
+    const unique = [...new Set(handles)]
+    const fetched = await mapConcurrent(unique, DIRECTORY_LOOKUP_CONCURRENCY, (h) => this.api.getAccount(h))
+    const accounts = new Map<string, DirectoryAccount | null>()
+    const firstUse = new Map<string, TrustRecord>()
+    const mismatched: string[] = []
+    const accepted: DirectoryAccount[] = []
+    const routes = new Map<string, string>()
+    const refreshedHandles = new Set<string>()
+    for (const [i, handle] of unique.entries()) {
+      const account = fetched[i] ?? null
+      accounts.set(handle, account)
+      if (!account) continue
+      const existing = await this.trustedKey(handle)
+      if (existing && !equalBytes(existing, account.identityKey)) {
+        mismatched.push(handle)
+        continue
+      }
+      if (!existing) {
+        firstUse.set(handle, {
+          identityKey: bytesToBase64url(account.identityKey),
+          firstSeen: this.now(),
+          verified: false,
+        })
+      }
+      accepted.push(account)
+      refreshedHandles.add(handle)
+      for (const [k, v] of routesOf(handle, account)) routes.set(k, v)
     }
-    const routes: [string, string][] = []
-    for (const d of account.devices) {
-      try {
-        const c = decodeCredential(d.credential)
-        if (c.handle === handle && equalBytes(c.identityKey, account.identityKey)) {
-          routes.push([`${handle}/${c.deviceId}`, d.deviceId])
+    if (firstUse.size > 0 || refreshedHandles.size > 0) {
+      await this.store.transaction(async (tx) => {
+        for (const [h, r] of firstUse) await tx.put(NS.trust, key(h), encodeJson(r))
+        for (const [k, v] of routes) await tx.put(NS.routes, key(k), encodeJson({ deviceId: v }))
+        // Devices gone from the directory (revoked) lose their route: nothing is sent to them.
+        for (const e of await tx.list(NS.routes)) {
+          const k = new TextDecoder().decode(e.key)
+          const h = k.slice(0, k.indexOf('/'))
+          if (refreshedHandles.has(h) && !routes.has(k)) await tx.delete(NS.routes, e.key)
         }
-      } catch {
-        // A device whose credential does not decode cannot be a group member: no route.
-      }
+      })
+      for (const [h, r] of firstUse) this.trusted.set(h, base64urlToBytes(r.identityKey, 'identityKey'))
     }
-    const live = new Set(routes.map(([k]) => k))
-    await this.store.transaction(async (tx) => {
-      for (const [k, v] of routes) await tx.put(NS.routes, key(k), encodeJson({ deviceId: v }))
-      // Devices gone from the directory (revoked) lose their route: nothing is sent to them.
-      for (const e of await tx.list(NS.routes)) {
-        const k = new TextDecoder().decode(e.key)
-        if (k.startsWith(`${handle}/`) && !live.has(k)) await tx.delete(NS.routes, e.key)
-      }
-    })
-    await this.checkVerified(account, alert)
-    return account
+    for (const h of mismatched) await this.reportIdentityMismatch(h, alert)
+    for (const account of accepted) await this.checkVerified(account, alert)
+    return accounts
   }
 
   /**
@@ -177,9 +229,7 @@ export class Directory {
   }
 
   async recordRoute(handle: string, memberId: string, deviceId: string): Promise<void> {
-    await this.store.transaction((tx) =>
-      tx.put(NS.routes, key(`${handle}/${memberId}`), encodeJson({ deviceId })),
-    )
+    await this.store.transaction((tx) => putRoute(tx, handle, memberId, deviceId))
   }
 
   async routeOf(handle: string, memberId: string): Promise<string | null> {
@@ -196,7 +246,7 @@ export class Directory {
       if (r) out.set(`${m.handle}/${m.memberId}`, r)
       else missing.add(m.handle)
     }
-    for (const handle of missing) await this.refresh(handle)
+    if (missing.size > 0) await this.refreshMany([...missing])
     for (const m of members) {
       if (!missing.has(m.handle)) continue
       const r = await this.routeOf(m.handle, m.memberId)
@@ -204,4 +254,48 @@ export class Directory {
     }
     return out
   }
+}
+
+/** Records a route inside the caller's transaction (a commit's claims, with the commit itself). */
+export async function putRoute(
+  tx: StoreTransaction,
+  handle: string,
+  memberId: string,
+  deviceId: string,
+): Promise<void> {
+  await tx.put(NS.routes, key(`${handle}/${memberId}`), encodeJson({ deviceId }))
+}
+
+/** Routes for the account's devices whose credential its identity key signed. */
+function routesOf(handle: string, account: DirectoryAccount): [string, string][] {
+  const routes: [string, string][] = []
+  for (const d of account.devices) {
+    try {
+      const c = decodeCredential(d.credential)
+      if (c.handle === handle && equalBytes(c.identityKey, account.identityKey)) {
+        routes.push([`${handle}/${c.deviceId}`, d.deviceId])
+      }
+    } catch {
+      // A device whose credential does not decode cannot be a group member: no route.
+    }
+  }
+  return routes
+}
+
+/** `fn` over `items`, at most `limit` at a time; results in the items' order. */
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
 }

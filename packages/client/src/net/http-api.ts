@@ -52,11 +52,21 @@ const unb64 = (value: unknown, field: string) => {
   return base64urlToBytes(value, field)
 }
 
+function claimedOf(value: unknown): ClaimedKeyPackage[] {
+  const list = Array.isArray(value) ? (value as Json[]) : []
+  return list.map((k) => ({
+    deviceId: String(k.deviceId),
+    keyPackage: unb64(k.keyPackage, 'keyPackage'),
+    lastResort: k.lastResort === true,
+  }))
+}
+
 export class HttpApi {
   private sessionToken: string | null = null
   private sessionExpiresAt = 0
   private deviceId: string | null = null
   private signer: Signer | null = null
+  private opening: Promise<string> | null = null
 
   constructor(
     readonly serverUrl: string,
@@ -134,7 +144,20 @@ export class HttpApi {
     return unb64((await this.raw('POST', '/v1/challenges')).challenge, 'challenge')
   }
 
-  private async openSession(): Promise<string> {
+  /**
+   * Concurrent requests (directory lookups run in parallel) share one session: the first opens
+   * it, the others wait for that instead of each signing a challenge of its own.
+   */
+  private openSession(): Promise<string> {
+    if (!this.opening) {
+      this.opening = this.openSessionOnce().finally(() => {
+        this.opening = null
+      })
+    }
+    return this.opening
+  }
+
+  private async openSessionOnce(): Promise<string> {
     if (this.deviceId === null || this.signer === null) {
       throw new ClientError('not-registered', 'no device to open a session for')
     }
@@ -253,14 +276,22 @@ export class HttpApi {
     return Number((await this.authed('GET', '/v1/key-packages/count')).oneTimeCount)
   }
 
-  async claimKeyPackages(handle: string): Promise<ClaimedKeyPackage[]> {
-    const r = await this.authed('POST', '/v1/key-packages/claim', { handle })
-    const list = Array.isArray(r.keyPackages) ? (r.keyPackages as Json[]) : []
-    return list.map((k) => ({
-      deviceId: String(k.deviceId),
-      keyPackage: unb64(k.keyPackage, 'keyPackage'),
-      lastResort: k.lastResort === true,
-    }))
+  /**
+   * One KeyPackage per live device of each handle, in one request (the server claims them all
+   * or, for an unknown handle, none). At most MAX_CLAIM_HANDLES distinct handles.
+   */
+  async claimKeyPackagesBatch(handles: readonly string[]): Promise<Map<string, ClaimedKeyPackage[]>> {
+    const r = await this.authed('POST', '/v1/key-packages/claim', { handles })
+    const accounts = Array.isArray(r.accounts) ? (r.accounts as Json[]) : []
+    const out = new Map<string, ClaimedKeyPackage[]>()
+    for (const a of accounts) {
+      const handle = String(a.handle)
+      if (handles.includes(handle)) out.set(handle, claimedOf(a.keyPackages))
+    }
+    for (const h of handles) {
+      if (!out.has(h)) throw new ClientError('malformed', `the claim answer lacks ${h}`)
+    }
+    return out
   }
 
   // -----------------------------------------------------------------------------------------

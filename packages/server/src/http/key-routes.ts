@@ -60,22 +60,58 @@ export async function countKeyPackages(ctx: ServerContext, request: Request): Pr
   return jsonResponse(200, { oneTimeCount: await ctx.storage.countKeyPackages(device.deviceId) })
 }
 
+/**
+ * Handles in one batch claim: a group is created or grown by at most this many handles at once
+ * (the client's MAX_MEMBERS_PER_CHANGE), so a 100-member group costs one round trip, not 100.
+ */
+export const MAX_CLAIM_HANDLES = 100
+
+/**
+ * `{"handle"}` claims for one handle (`{"keyPackages"}`); `{"handles": [...]}` for up to
+ * MAX_CLAIM_HANDLES distinct handles at once (`{"accounts": [{"handle", "keyPackages"}]}`, in
+ * request order). Every handle is checked before anything is claimed: an unknown one is
+ * `not-found` and no KeyPackage is spent.
+ */
 export async function claimKeyPackages(ctx: ServerContext, request: Request): Promise<Response> {
   await authenticateRequest(ctx, request)
   const body = await readJson(request)
-  const handle = checkHandle(
-    getString(body, 'handle', { max: MAX_HANDLE_LENGTH, maxName: 'MAX_HANDLE_LENGTH' }),
-  )
-  if ((await ctx.storage.getAccount(handle)) === null) throw new WireError('not-found', 'no such account')
+  const handleField = { max: MAX_HANDLE_LENGTH, maxName: 'MAX_HANDLE_LENGTH' }
+  if (getOptional(body, 'handles') === undefined) {
+    const handle = checkHandle(getString(body, 'handle', handleField))
+    if ((await ctx.storage.getAccount(handle)) === null) throw new WireError('not-found', 'no such account')
+    return jsonResponse(200, { keyPackages: wireClaimed(await claimCounted(ctx, handle)) })
+  }
+  if (getOptional(body, 'handle') !== undefined)
+    throw new WireError('invalid-field', 'send either handle or handles')
+  const handles = getArray(body, 'handles', MAX_CLAIM_HANDLES, 'MAX_CLAIM_HANDLES', 1).map((v, i) => {
+    if (typeof v !== 'string') throw new WireError('invalid-field', `handles[${i}] must be a string`)
+    return checkHandle(v)
+  })
+  if (new Set(handles).size !== handles.length)
+    throw new WireError('invalid-field', 'handles must not repeat a handle')
+  for (const handle of handles) {
+    if ((await ctx.storage.getAccount(handle)) === null)
+      throw new WireError('not-found', `no such account: handles[${handles.indexOf(handle)}]`)
+  }
+  const accounts = []
+  for (const handle of handles) {
+    accounts.push({ handle, keyPackages: wireClaimed(await claimCounted(ctx, handle)) })
+  }
+  return jsonResponse(200, { accounts })
+}
+
+async function claimCounted(ctx: ServerContext, handle: string) {
   const claimed = await ctx.storage.claimKeyPackages(handle)
   ctx.metrics.increment('tacit_key_packages_claimed_total', 'KeyPackages handed out', {}, claimed.length)
-  return jsonResponse(200, {
-    keyPackages: claimed.map((c) => ({
-      deviceId: c.deviceId,
-      keyPackage: bytesToBase64url(c.keyPackage),
-      lastResort: c.lastResort,
-    })),
-  })
+  return claimed
+}
+
+function wireClaimed(claimed: Awaited<ReturnType<ServerContext['storage']['claimKeyPackages']>>) {
+  return claimed.map((c) => ({
+    deviceId: c.deviceId,
+    keyPackage: bytesToBase64url(c.keyPackage),
+    lastResort: c.lastResort,
+  }))
 }
 
 export async function registerDeliveryTokens(ctx: ServerContext, request: Request): Promise<Response> {

@@ -205,9 +205,10 @@ describe('tacit end to end (real server, real binary)', () => {
   })
 
   it('file send and get: the bytes arrive intact, no progress bar in --json mode, no overwrite (7)', async () => {
-    // 3 MiB and a bit: 49 chunks of 64 KiB, the last one short, then padding to the size bucket.
-    // (Files under ~1 MiB hit an SDK upload bug at the time of writing, reported to its author.)
-    const data = randomBytes(3 * 1024 * 1024 + 12345)
+    // An ordinary document: 300,000 bytes, 5 chunks of 64 KiB with a short last one, padded to
+    // its size bucket. (Small files once failed the upload's checkpoint check after the last
+    // chunk; fixed in the file format, 2fe93d6, with a regression property test there.)
+    const data = randomBytes(300_000)
     const source = join(home, 'report.bin')
     writeFileSync(source, data)
     const sent = json<{ message: { id: string }; file: { name: string; size: number } }>(
@@ -232,7 +233,8 @@ describe('tacit end to end (real server, real binary)', () => {
       target,
       '--json',
     ])
-    assert.doesNotMatch(fetched.stderr, /\r|\[#/, 'no progress bar without a terminal')
+    assert.doesNotMatch(fetched.stderr, /\r|\[[#-]/, 'no progress bar without a terminal')
+    assert.ok(!fetched.stderr.includes('\x1b'), 'no cursor moves without a terminal')
     const got = json<{ file: { name: string; size: number; path: string } }>(fetched)
     assert.equal(got.file.path, target)
     assert.ok(readFileSync(target).equals(data), 'the same bytes')

@@ -1,55 +1,86 @@
 /**
- * Small pieces of the CLI on their own: the progress line, the progress bar's on/off rules,
+ * Small pieces of the CLI on their own: the progress bar (cli-progress) and its on/off rules,
+ * the QR symbol read back module by module,
  * neutralising control characters from others, file names chosen by a sender, and the mapping
  * of other packages' errors to exit codes without leaking their messages.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import QRCode from 'qrcode'
 import { safeFileName } from '../../packages/cli/src/commands/file.ts'
 import { classifyError, EXIT_CODES } from '../../packages/cli/src/errors.ts'
 import { formatMessage, sanitize } from '../../packages/cli/src/ui/format.ts'
-import { createProgressBar, formatBytes, renderProgressLine } from '../../packages/cli/src/ui/progress-bar.ts'
+import { createProgressBar, formatBytes } from '../../packages/cli/src/ui/progress-bar.ts'
+import { QR_ERROR_CORRECTION, qrColumns, renderQr, renderQrIfFits } from '../../packages/cli/src/ui/qr.ts'
 
 describe('cli pieces', () => {
-  it('renders a progress line within the width, with percent, amounts and rate', () => {
-    const line = renderProgressLine({
-      label: 'sending a.bin',
-      done: 512 * 1024,
-      total: 1024 * 1024,
-      elapsedMs: 1000,
-      width: 80,
-    })
-    assert.equal(line, 'sending a.bin [##############-------------]  50%  512.0 KiB/1.0 MiB  512.0 KiB/s')
-    assert.equal(line.length, 80, 'the bar takes the room left')
-    const done = renderProgressLine({ label: 'x', done: 10, total: 10, elapsedMs: 0, width: 40 })
-    assert.match(done, /\[#+\] 100% {2}10 B\/10 B$/)
+  it('draws the transfer progress with cli-progress on a terminal: label, bar, percent, amounts, rate', () => {
+    const writes: string[] = []
+    const target = { isTTY: true, columns: 100, write: (t: string) => writes.push(t) }
+    const bar = createProgressBar(target, 'sending {bar}.bin', { enabled: true })
+    bar.update(0, 4 * 1024 * 1024)
+    // Many updates in a row: redraws are throttled (REDRAW_INTERVAL_MS), not one per update.
+    const updates = 10_000
+    for (let i = 1; i <= updates; i++) bar.update((i * 2 * 1024 * 1024) / updates, 4 * 1024 * 1024)
+    bar.update(4 * 1024 * 1024, 4 * 1024 * 1024)
+    bar.stop()
+    const lines = writes.map(stripAnsi).filter((w) => w.includes('['))
+    assert.ok(lines.length >= 2, 'drawn at the start and at the end')
+    assert.ok(lines.length < updates / 10, `redraws are throttled (${lines.length} for ${updates} updates)`)
+    const first = lines[0]!
+    assert.match(first, /^sending \{bar\}\.bin \[-+\] 0% {2}0 B\/4\.0 MiB/, 'the label is shown as it is')
+    const last = lines.at(-1)!
+    assert.match(last, /^sending \{bar\}\.bin \[#+\] 100% {2}4\.0 MiB\/4\.0 MiB {2}\S+ \S*B\/s$/)
+    assert.ok(last.length <= 100, 'fits the terminal')
+    assert.equal(writes.at(-1), '\n', 'the line is ended')
     assert.equal(formatBytes(3 * 1024 ** 3), '3.0 GiB')
   })
 
-  it('draws the progress bar only on a terminal and only when enabled; redraws are throttled', () => {
-    const writes: string[] = []
-    const target = { isTTY: true, columns: 80, write: (t: string) => writes.push(t) }
-    let now = 0
-    const bar = createProgressBar(target, 'f', { enabled: true, now: () => now })
-    bar.update(1, 100)
-    now = 50
-    bar.update(2, 100) // within the redraw interval: not drawn
-    now = 200
-    bar.update(3, 100)
-    bar.update(100, 100) // the end is always drawn
-    bar.stop()
-    assert.equal(writes.filter((w) => w.startsWith('\r')).length, 4)
-    assert.equal(writes.at(-1), '\n')
+  it('draws no progress bar when disabled (--json) or when stderr is not a terminal', () => {
     const off: string[] = []
-    createProgressBar({ isTTY: false, write: (t: string) => off.push(t) }, 'f', { enabled: true }).update(
-      1,
-      2,
-    )
-    createProgressBar({ isTTY: true, write: (t: string) => off.push(t) }, 'f', { enabled: false }).update(
-      1,
-      2,
-    )
+    for (const [target, enabled] of [
+      [{ isTTY: false, columns: 80, write: (t: string) => off.push(t) }, true],
+      [{ isTTY: true, columns: 80, write: (t: string) => off.push(t) }, false],
+    ] as const) {
+      const bar = createProgressBar(target, 'f', { enabled })
+      bar.update(1, 2)
+      bar.update(2, 2)
+      bar.stop()
+    }
     assert.deepEqual(off, [])
+  })
+
+  it('draws a QR symbol in the terminal whose modules are the encoding of the payload', () => {
+    const payload = Uint8Array.from({ length: 69 }, (_, i) => (i * 37 + 11) & 0xff)
+    const drawn = renderQr(payload)
+    // The reference symbol: the same payload as one byte-mode segment at the same level.
+    const reference = QRCode.create([{ data: payload, mode: 'byte' }], {
+      errorCorrectionLevel: QR_ERROR_CORRECTION,
+    })
+    assert.equal(reference.segments.length, 1)
+    assert.deepEqual(
+      Uint8Array.from(reference.segments[0]!.data as Uint8Array),
+      payload,
+      'byte mode, the payload as it is',
+    )
+    const size = reference.modules.size
+    const grid = readHalfBlockSymbol(drawn)
+    assert.equal(qrColumns(payload), size + 2)
+    // One light module of border all round, then the symbol module for module.
+    assert.equal(grid.length, size + 2)
+    for (const [y, row] of grid.entries()) {
+      assert.equal(row.length, size + 2, `row ${y} width`)
+      for (const [x, dark] of row.entries()) {
+        const inside = x > 0 && y > 0 && x <= size && y <= size
+        const expected = inside ? reference.modules.get(y - 1, x - 1) === 1 : false
+        assert.equal(dark, expected, `module (${x}, ${y})`)
+      }
+    }
+    // Different payloads draw different symbols (the drawing depends on the data).
+    assert.notEqual(renderQr(payload.map((b) => b ^ 1)), drawn)
+    assert.equal(renderQrIfFits(payload, size + 1), undefined, 'a symbol that would wrap is not drawn')
+    assert.equal(renderQrIfFits(payload, undefined), undefined)
+    assert.equal(renderQrIfFits(payload, size + 2), drawn)
   })
 
   it('replaces control characters in text from others (no cursor moves, no fake prompts)', () => {
@@ -119,3 +150,43 @@ describe('cli pieces', () => {
     assert.doesNotMatch(bug.message, /plaintext/)
   })
 })
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC
+const ANSI = /\x1b(\[[0-9;?]*[A-Za-z]|[78])/g
+
+function stripAnsi(text: string): string {
+  return text.replace(ANSI, '')
+}
+
+/**
+ * Reads back a symbol drawn with half blocks in black on white (qrcode's small terminal
+ * renderer): each character cell is two modules, the upper and the lower one. A cell drawn
+ * after a colour reset in white foreground (`ESC[37m▀`) is the bottom border below the symbol,
+ * whose lower half is outside the drawing.
+ */
+function readHalfBlockSymbol(drawn: string): boolean[][] {
+  const cell: Record<string, [boolean, boolean]> = {
+    ' ': [false, false],
+    '▀': [true, false],
+    '▄': [false, true],
+    '█': [true, true],
+  }
+  const rows: boolean[][] = []
+  for (const line of drawn.split('\n')) {
+    // The bottom border: light upper halves drawn in the foreground on the terminal's own background.
+    const border = line.includes('\x1b[37m▀')
+    const text = stripAnsi(line)
+    if (text.length === 0) continue
+    const upper: boolean[] = []
+    const lower: boolean[] = []
+    for (const ch of text) {
+      const halves = cell[ch]
+      assert.ok(halves, `unexpected character ${JSON.stringify(ch)} in the symbol`)
+      upper.push(border ? false : halves[0])
+      lower.push(halves[1])
+    }
+    rows.push(upper)
+    if (!border) rows.push(lower)
+  }
+  return rows
+}

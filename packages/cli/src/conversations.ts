@@ -15,6 +15,10 @@ export async function resolveConversation(
   ref: string,
   options: { readonly createDirect: boolean },
 ): Promise<ConversationSummary> {
+  // Names, members and conversations others started while this device was away are in the
+  // mailbox: apply it (once per run) before matching `ref`, or a 1:1 chat bob started would be
+  // missed and a second one created.
+  await client.sync()
   const all = await client.listConversations()
   const byId = all.find((c) => c.id === ref)
   if (byId) return byId

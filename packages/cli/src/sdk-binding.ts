@@ -179,20 +179,17 @@ function bindClient(
   server: string | undefined,
   closeStore: () => Promise<void>,
 ): CliClient {
-  // A one-shot command must first apply what waits in the mailbox: a commit another member
-  // made since this device last ran moves the group to a new epoch, and a message sent in the
-  // old one would not reach members who joined in the new one. Once per run is enough: after
-  // that the connection applies incoming commits as they come.
+  // Sends and commits need only the connection: the SDK applies what waits in the mailbox (a
+  // commit made while this device was away) before its first send on each connection. Reading
+  // commands (`read`, `group list`, `file get`, `chat`) sync, once per run.
+  const connect = () => client.connect()
   let synced: Promise<void> | undefined
-  const connect = () => {
-    synced ??= client.connect().then(() => client.sync())
-    return synced
-  }
   const history = async (id: string, limit: number) => (await client.history(id, { limit })).map(recordOf)
   return {
     account: { handle: client.handle, deviceId: client.deviceId, server, identityKey: client.identityKey },
     async sync() {
-      await connect()
+      synced ??= client.connect().then(() => client.sync())
+      await synced
     },
     async close() {
       try {

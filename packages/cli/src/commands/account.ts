@@ -4,7 +4,7 @@ import type { AccountSummary } from '../client-api.ts'
 import { type CommandContext, type CommandGroup, type CommandSpec, clip, optionString } from '../command.ts'
 import { checkHandles } from '../conversations.ts'
 import { usageError } from '../errors.ts'
-import { renderQr } from '../ui/qr.ts'
+import { renderQrIfFits } from '../ui/qr.ts'
 
 /** Invite codes are 16 random bytes in base64url (the server's format). */
 const INVITE_PATTERN = /^[A-Za-z0-9_-]{16,64}$/
@@ -111,9 +111,10 @@ const link: CommandSpec = {
     let answer = answerOption
     if (answer === undefined) {
       const code = await ctx.session.beginLink()
-      const qr = renderQr(new TextEncoder().encode(code))
       if (ctx.out.json) ctx.out.event({ event: 'link-code', code }, () => '')
       else {
+        const stderr = ctx.out.streams.stderr
+        const qr = renderQrIfFits(new TextEncoder().encode(code), stderr.isTTY ? stderr.columns : undefined)
         if (qr) ctx.out.note(qr)
         ctx.out.note(`Link code:\n${code}\n`)
         ctx.out.note('On a device that has your account, run:')

@@ -67,8 +67,9 @@ export const verifyCommand: CommandSpec = {
           '',
           ...rows,
           '',
-          qr ??
-            `Verification code (no QR renderer in this build; compare it, or give it to --scan):\n    ${safety.qrText}`,
+          `Scan this with ${handle}'s device (or compare the numbers above):`,
+          qr,
+          `Verification code (for --scan on the other side):\n    ${safety.qrText}`,
           '',
           scan !== undefined ? `What ${handle} shows matches.` : '',
           verified

@@ -1,10 +1,13 @@
 /**
- * The progress bar of long transfers (`file send`, `file get`), drawn on stderr with `\r` so that
- * stdout stays clean for results. Off in --json mode and when stderr is not a terminal (a log
- * file full of carriage returns helps nobody).
+ * The progress bar of long transfers (`file send`, `file get`), drawn by `cli-progress` on stderr
+ * so that stdout stays clean for results. Off in --json mode and when stderr is not a terminal
+ * (a log file full of cursor moves helps nobody): then nothing at all is written.
  *
- * A small local implementation behind `ProgressBar`, so `cli-progress` can replace it in one place.
+ * The line: `label [#####-----] 45%  12.0 MiB/26.7 MiB  8.1 MiB/s`. The label is a payload value,
+ * not part of the format string, so a sender's file name with `{bar}` in it is shown as it is.
  */
+import cliProgress from 'cli-progress'
+
 export interface ProgressBar {
   update(done: number, total: number): void
   /** Draws the final state and ends the line. */
@@ -21,58 +24,56 @@ export interface ProgressTarget {
 export const REDRAW_INTERVAL_MS = 100
 const BAR_MIN_WIDTH = 10
 const BAR_MAX_WIDTH = 40
+const LABEL_MAX = 24
+/** The widest the amounts and rate get (`1023.9 GiB/1023.9 GiB  1023.9 MiB/s`, percent, spaces). */
+const TAIL_WIDTH = 48
+
+export const PROGRESS_FORMAT = '{label} [{bar}] {percentage}%  {done}/{size}  {rate}'
 
 export function createProgressBar(
   target: ProgressTarget,
   label: string,
-  options: { readonly enabled: boolean; readonly now?: () => number },
+  options: { readonly enabled: boolean },
 ): ProgressBar {
   if (!options.enabled || !target.isTTY) return { update() {}, stop() {} }
-  const now = options.now ?? Date.now
-  const started = now()
-  let last = -Infinity
-  let state = { done: 0, total: 0 }
-  let drawn = false
-  const draw = () => {
-    const width = Math.max(40, Math.min(target.columns ?? 80, 120))
-    target.write(`\r${renderProgressLine({ label, ...state, elapsedMs: now() - started, width })}`)
-    drawn = true
+  const shown = label.length > LABEL_MAX ? `${label.slice(0, LABEL_MAX - 1)}…` : label
+  const columns = target.columns ?? 80
+  const bar = new cliProgress.SingleBar({
+    stream: target as unknown as NodeJS.WritableStream,
+    format: PROGRESS_FORMAT,
+    barCompleteChar: '#',
+    barIncompleteChar: '-',
+    barsize: Math.max(BAR_MIN_WIDTH, Math.min(BAR_MAX_WIDTH, columns - shown.length - TAIL_WIDTH)),
+    fps: 1000 / REDRAW_INTERVAL_MS,
+    hideCursor: false,
+  })
+  const started = Date.now()
+  let running = false
+  const payloadOf = (done: number, total: number) => {
+    const elapsed = Date.now() - started
+    return {
+      label: shown,
+      done: formatBytes(done),
+      size: formatBytes(total),
+      rate: elapsed > 0 ? `${formatBytes((done * 1000) / elapsed)}/s` : '',
+    }
   }
   return {
     update(done, total) {
-      state = { done, total }
-      const t = now()
-      if (t - last >= REDRAW_INTERVAL_MS || done >= total) {
-        last = t
-        draw()
+      if (!running) {
+        bar.start(total, done, payloadOf(done, total))
+        running = true
+        return
       }
+      bar.setTotal(total)
+      bar.update(done, payloadOf(done, total))
     },
     stop() {
-      if (!drawn && state.total === 0) return
-      draw()
-      target.write('\n')
+      if (!running) return
+      running = false
+      bar.stop()
     },
   }
-}
-
-/** One line: `label [#####-----]  45%  12.0 MiB/26.7 MiB  8.1 MiB/s`, at most `width` columns. */
-export function renderProgressLine(p: {
-  readonly label: string
-  readonly done: number
-  readonly total: number
-  readonly elapsedMs: number
-  readonly width: number
-}): string {
-  const fraction = p.total > 0 ? Math.min(1, Math.max(0, p.done / p.total)) : 0
-  const percent = `${Math.floor(fraction * 100)}%`.padStart(4)
-  const amounts = `${formatBytes(p.done)}/${formatBytes(p.total)}`
-  const rate = p.elapsedMs > 0 ? `${formatBytes((p.done * 1000) / p.elapsedMs)}/s` : ''
-  const tail = ` ${percent}  ${amounts}  ${rate}`.trimEnd()
-  const label = p.label.length > 24 ? `${p.label.slice(0, 23)}…` : p.label
-  const room = p.width - label.length - tail.length - 3
-  const barWidth = Math.max(BAR_MIN_WIDTH, Math.min(BAR_MAX_WIDTH, room))
-  const filled = Math.round(fraction * barWidth)
-  return `${label} [${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]${tail}`
 }
 
 export function formatBytes(n: number): string {

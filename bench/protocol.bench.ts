@@ -7,12 +7,22 @@
  * - time to create and to process a commit (a self-update with a path) at 10, 100, 1,000 members;
  * - KeyPackages generated per second;
  * - serialized state per member (snapshot bytes).
- * Prints a table with ratios (ours / default); `--json` adds one JSON object on the last line.
+ * And, with our provider only, the application-message path itself: ours (`private-message.ts`,
+ * decision 0010) against ts-mls's own createApplicationMessage / unprotectPrivateMessage, group
+ * of 2 — the before/after of that change in one run.
+ * Prints tables with ratios; `--json` adds one JSON object on the last line.
  * Every loop is bounded in count and time.
  */
 import { nodeBackend } from '@tacit/crypto/node/backend'
-import { defaultCryptoProvider, getCiphersuiteImpl } from 'ts-mls'
+import {
+  createApplicationMessage,
+  decodeMlsMessage,
+  defaultCryptoProvider,
+  encodeMlsMessage,
+  getCiphersuiteImpl,
+} from 'ts-mls'
 import { getCiphersuiteFromName } from 'ts-mls/crypto/ciphersuite.js'
+import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js'
 import { createAuthenticationService } from '../packages/protocol/src/authentication.ts'
 import {
   type CipherSuite,
@@ -176,6 +186,50 @@ async function messaging(suite: CipherSuite, size: number) {
   return { encPerSec, decPerSec, stateBytes: snapshotGroup(receiver, config).length }
 }
 
+/**
+ * The messaging loop through ts-mls 1.6.4's own message functions, as `encryptMessage` and
+ * `processMessage` called them before decision 0010 (same provider, same encoding, same state).
+ */
+async function libraryPathMessaging(suite: CipherSuite) {
+  const { a, b } = await buildGroup(suite, 2)
+  const cs = suite.impl
+  let sender = a.state
+  let receiver = b.state
+  const encrypt = async () => {
+    const r = await createApplicationMessage(sender, MESSAGE, cs)
+    sender = r.newState
+    return encodeMlsMessage({
+      version: 'mls10',
+      wireformat: 'mls_private_message',
+      privateMessage: r.privateMessage,
+    })
+  }
+  const decrypt = async (bytes: Uint8Array) => {
+    const decoded = decodeMlsMessage(bytes, 0)
+    if (decoded?.[0].wireformat !== 'mls_private_message') throw new Error('expected a PrivateMessage')
+    const r = await unprotectPrivateMessage(
+      receiver.keySchedule.senderDataSecret,
+      decoded[0].privateMessage,
+      receiver.secretTree,
+      receiver.ratchetTree,
+      receiver.groupContext,
+      receiver.clientConfig.keyRetentionConfig,
+      cs,
+    )
+    receiver = { ...receiver, secretTree: r.tree }
+  }
+  for (let i = 0; i < WARM_UP_OPS; i++) await decrypt(await encrypt())
+  const sent: Uint8Array[] = []
+  const encPerSec = await throughput(async () => {
+    sent.push(await encrypt())
+  })
+  let i = 0
+  const start = performance.now()
+  const cpu = process.cpuUsage()
+  for (; i < sent.length && performance.now() - start < MAX_MS; i++) await decrypt(sent[i]!)
+  return { encPerSec, decPerSec: i / cpuSecondsSince(cpu) }
+}
+
 async function commitTimes(suite: CipherSuite, size: number) {
   const { a, b, config } = await buildGroup(suite, size)
   let cpu = process.cpuUsage()
@@ -206,6 +260,7 @@ interface Row {
 
 async function main() {
   const rows: Row[] = []
+  const pathRows: { suite: string; metric: string; ours: number; library: number }[] = []
   const add = (suite: string, metric: string, unit: string, higherIsBetter: boolean, t: number, d: number) =>
     rows.push({ suite, metric, tacit: t, default: d, unit, higherIsBetter })
   for (const name of [DEFAULT_SUITE, IANA_P384_SUITE] as const) {
@@ -228,6 +283,21 @@ async function main() {
       }
       r.kp = await keyPackagesPerSecond(suite)
     }
+    const libraryPath = await libraryPathMessaging(await suiteFor(name, 'tacit'))
+    pathRows.push(
+      {
+        suite: short,
+        metric: 'encrypt 1 KiB, group of 2',
+        ours: results.tacit.enc2!,
+        library: libraryPath.encPerSec,
+      },
+      {
+        suite: short,
+        metric: 'decrypt 1 KiB, group of 2',
+        ours: results.tacit.dec2!,
+        library: libraryPath.decPerSec,
+      },
+    )
     const t = results.tacit
     const d = results.default
     for (const size of [2, 100]) {
@@ -279,6 +349,14 @@ async function main() {
       `| ${r.suite} | ${r.metric} | ${fmt(r.tacit)} | ${fmt(r.default)} | ${r.unit} | ${ratio.toFixed(2)}× |`,
     )
   }
+  console.log('\nOur provider in both columns; only the application-message path differs (decision 0010):')
+  console.log("| suite | metric | Tacit path | ts-mls's path | unit | ratio |")
+  console.log('|---|---|---:|---:|---|---:|')
+  for (const r of pathRows) {
+    console.log(
+      `| ${r.suite} | ${r.metric} | ${fmt(r.ours)} | ${fmt(r.library)} | msg/CPU-s | ${(r.ours / r.library).toFixed(2)}× |`,
+    )
+  }
   const find = (suite: string, metric: string) => rows.find((r) => r.suite === suite && r.metric === metric)!
   const enc2 = find('X-Wing', 'encrypt 1 KiB, group of 2')
   const dec2 = find('X-Wing', 'decrypt 1 KiB, group of 2')
@@ -296,7 +374,9 @@ async function main() {
   console.log('\ntargets:')
   for (const [name, ok] of targets) console.log(`  ${ok ? 'met   ' : 'MISSED'} ${name}`)
   if (JSON_OUT)
-    console.log(JSON.stringify({ node: process.version, rows, targets: Object.fromEntries(targets) }))
+    console.log(
+      JSON.stringify({ node: process.version, rows, pathRows, targets: Object.fromEntries(targets) }),
+    )
 }
 
 await main()

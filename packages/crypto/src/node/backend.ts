@@ -301,7 +301,8 @@ export const nodeBackend: CryptoBackend = {
       const body = decipher.update(ciphertext.subarray(0, split))
       try {
         const tail = decipher.final()
-        return toBytes(Buffer.concat([body, tail]))
+        // GCM and ChaCha20-Poly1305 are stream modes: final() returns nothing after the tag check.
+        return toBytes(tail.length === 0 ? body : Buffer.concat([body, tail]))
       } catch (cause) {
         // Release nothing: the unauthenticated plaintext in `body` is dropped with this frame.
         body.fill(0)

@@ -5,6 +5,8 @@ set -euo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# coturn: the TURN relay of calls (tests/web/calls-1to1.test.ts runs a call through it).
+[ -x /usr/bin/turnserver ] || need+=(coturn)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -6,6 +6,7 @@
 import './app-screens.css'
 import type { Alert, ConversationId } from '@tacit/client/client'
 import { useEffect, useState } from 'preact/hooks'
+import { CallPanel } from '../calls/call-view.tsx'
 import { Chat } from './chat.tsx'
 import { ConversationList } from './conversation-list.tsx'
 import { Devices } from './devices.tsx'
@@ -180,6 +181,13 @@ function Main(props: { session: WebSession; onLock: () => Promise<void> }) {
           {page === 'settings' && <Settings client={client} session={props.session} onLock={props.onLock} />}
         </main>
       </div>
+      <CallPanel
+        client={client}
+        onOpen={(id) => {
+          go('chats')
+          setOpen(id)
+        }}
+      />
     </div>
   )
 }

@@ -5,6 +5,7 @@
  */
 import type { ConversationSummary, StoredMessage, TacitClient } from '@tacit/client/client'
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { CallButtons, CallNotices } from '../calls/call-view.tsx'
 import {
   deliveryStateOf,
   describeError,
@@ -107,6 +108,7 @@ export function Chat(props: {
               : 'You are no longer in this conversation'}
           </p>
         </div>
+        <CallButtons client={client} conversation={conversation} />
         {peer !== null && (
           <button type="button" onClick={() => props.onVerify(peer)}>
             Verify
@@ -142,6 +144,7 @@ export function Chat(props: {
               active={conversation.active}
             />
           ))}
+          <CallNotices client={client} conversationId={id} />
         </ol>
       </div>
       <p class="tc-typing" aria-live="polite">

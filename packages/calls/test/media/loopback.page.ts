@@ -7,6 +7,7 @@ import {
   type MediaE2eeMode,
   preferE2eeCodecs,
 } from '../../src/media-e2ee.ts'
+import { benchFrames } from './frame-bench.ts'
 
 /**
  * Page side of the media tests and the calls benchmark: a loopback call inside one page, Alice
@@ -21,6 +22,8 @@ import {
 export interface LoopbackOptions {
   /** Without E2EE: the baseline of the benchmark. */
   readonly e2ee: boolean
+  /** Benchmark only, with `e2ee: false`: route frames through a worker that does nothing to them. */
+  readonly passthrough?: boolean
   readonly mode?: MediaE2eeMode
   readonly width: number
   readonly height: number
@@ -38,6 +41,7 @@ interface LoopbackCall {
   readonly stream: MediaStream
   readonly video: HTMLVideoElement
   readonly audio: AudioContext
+  readonly workers: readonly Worker[]
 }
 
 const CALL_ID = new Uint8Array([0x7a, 0xc1, 0x7c, 0xa1, 0x1d])
@@ -112,11 +116,17 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
     await aliceE2ee.setKeys(await keysFor(1n, options.secret, 0, 1))
     await bobE2ee.setKeys(await keysFor(1n, options.bobSecret ?? options.secret, 1, 0))
   }
+  const passthrough =
+    options.passthrough === true && !options.e2ee
+      ? { alice: new Worker('/passthrough-worker.js'), bob: new Worker('/passthrough-worker.js') }
+      : undefined
   for (const track of stream.getTracks()) {
     const kind = track.kind === 'audio' ? 'audio' : 'video'
     const transceiver = alice.addTransceiver(track, { direction: 'sendonly', streams: [stream] })
     preferE2eeCodecs(transceiver, kind)
     aliceE2ee?.protectSender(transceiver.sender, kind)
+    if (passthrough !== undefined)
+      transceiver.sender.transform = new RTCRtpScriptTransform(passthrough.alice, {})
   }
   const video = document.createElement('video')
   video.muted = true
@@ -158,11 +168,22 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
   for (const transceiver of bob.getTransceivers()) {
     const kind = transceiver.receiver.track.kind === 'audio' ? 'audio' : 'video'
     bobE2ee?.protectReceiver(transceiver.receiver, kind)
+    if (passthrough !== undefined)
+      transceiver.receiver.transform = new RTCRtpScriptTransform(passthrough.bob, {})
   }
   await bob.setLocalDescription(await bob.createAnswer())
   await alice.setRemoteDescription(bob.localDescription as RTCSessionDescription)
   await waitFor(() => alice.connectionState === 'connected', 'the loopback connection')
-  current = { alice, bob, aliceE2ee, bobE2ee, stream, video, audio }
+  current = {
+    alice,
+    bob,
+    aliceE2ee,
+    bobE2ee,
+    stream,
+    video,
+    audio,
+    workers: passthrough === undefined ? [] : [passthrough.alice, passthrough.bob],
+  }
   return { mode: aliceE2ee?.mode }
 }
 
@@ -268,10 +289,16 @@ function close(): void {
   call.bobE2ee?.close()
   for (const track of call.stream.getTracks()) track.stop()
   call.video.remove()
+  for (const worker of call.workers) worker.terminate()
   call.audio.close().catch(() => undefined)
   clearInterval(audioPeakTimer)
 }
 
-const api = { start, inbound, sampleVideo, e2eeStats, rotate, close }
+/** The per-frame benchmark on the page's own WebCrypto (for bench/calls.bench.ts). */
+function benchFramesInPage({ iterations, warmup }: { iterations: number; warmup: number }) {
+  return benchFrames(iterations, warmup)
+}
+
+const api = { start, inbound, sampleVideo, e2eeStats, rotate, close, benchFrames: benchFramesInPage }
 export type TacitMediaApi = typeof api
 Object.assign(globalThis, { tacitMedia: api, tacitMediaReady: true })

@@ -274,6 +274,43 @@ describe('1:1 calls in Chromium', { timeout: SUITE_TIMEOUT_MS }, () => {
     )
   })
 
+  it('re-keys on a new MLS epoch mid-call without a freeze', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const keys = async (page: Page) =>
+      ((await page.evaluate('globalThis.__tacitCallTestHooks.trace')) as string[]).filter((e) =>
+        e.startsWith('keys'),
+      )
+    const epochOf = (line: string | undefined) => Number(/epoch (\d+)/.exec(line ?? '')?.[1] ?? -1)
+    const before = epochOf((await keys(u.bob)).at(-1))
+    assert.ok(before >= 1)
+    // Alice commits a self-update: a new epoch, so a new exporter secret and new SFrame keys.
+    await u.alice.evaluate('globalThis.__tacitCallTestHooks.updateOwnLeaf()')
+    for (const page of [u.alice, u.bob]) {
+      await until(
+        'the next epoch’s keys installed',
+        async () => epochOf((await keys(page)).at(-1)),
+        (e) => e === before + 1,
+        MEDIA_GUARD_MS,
+      )
+    }
+    // Media goes on under the new keys, both ways.
+    const frames = (page: Page) => async () => (await inboundStats(page, 'video'))?.framesDecoded ?? 0
+    const decrypted = (page: Page) => async () => (await sframeCounters(page))?.decrypted ?? 0
+    for (const page of [u.alice, u.bob]) {
+      await until(
+        'video keeps decoding',
+        () => growth(frames(page), WINDOW_MS),
+        (g) => g > 0,
+        MEDIA_GUARD_MS,
+      )
+      await until(
+        'frames keep decrypting',
+        () => growth(decrypted(page), WINDOW_MS),
+        (g) => g > 0,
+        MEDIA_GUARD_MS,
+      )
+    }
+  })
+
   it('hang up ends the call on both sides', { timeout: TEST_TIMEOUT_MS }, async () => {
     await u.bob.getByRole('button', { name: 'Hang up' }).click()
     await callGone(u.bob)

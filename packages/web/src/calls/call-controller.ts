@@ -471,7 +471,10 @@ export class CallController {
     }
     live.session = session
     const hooks = callTestHooks()
-    if (hooks) hooks.peerConnection = session.pc
+    if (hooks) {
+      hooks.peerConnection = session.pc
+      hooks.updateOwnLeaf = () => this.client.updateOwnLeaf(live.state.conversationId)
+    }
     return session
   }
 

@@ -18,6 +18,8 @@ export interface CallTestHooks {
   lastPeerConnection?: RTCPeerConnection
   /** Written by the app: 'connected' (DTLS up), 'verified' or 'refused' (the fingerprint check). */
   trace?: string[]
+  /** Written by the app: commits a self-update in the call's conversation (a new MLS epoch). */
+  updateOwnLeaf?: () => Promise<void>
   /** Written by the app: the current call's SFrame counters. */
   mediaStats?: () => Promise<unknown>
 }

@@ -1,0 +1,471 @@
+/**
+ * A forwarding SFU on werift (docs/protocol/sfu.md, docs/decisions/0010-own-sfu-on-werift.md).
+ *
+ * Each participant has one peer connection to the SFU: two m-lines on which it publishes its own
+ * audio and video, and two per other participant on which the SFU forwards theirs. Forwarding is
+ * packet by packet: the RTP header is rewritten for the subscriber's m-line (SSRC, payload type,
+ * sequence number and timestamp continuity, header extensions), the payload — SFrame ciphertext
+ * behind the codec's clear header bytes — is passed on as received. The SFU holds no media key
+ * and never depacketizes or decodes. Key-frame requests (PLI) from a subscriber go to the
+ * publisher, at most one per `MIN_KEY_FRAME_REQUEST_INTERVAL_MS`.
+ *
+ * The SFU always makes the offers: a join or a leave changes the m-lines of everyone in the room,
+ * and each participant gets a new offer once its previous one was answered.
+ */
+import { randomBytes } from 'node:crypto'
+import {
+  type MediaStreamTrack,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  type RtpPacket,
+  useAbsSendTime,
+  useNACK,
+  useOPUS,
+  usePLI,
+  useSdesMid,
+  useVP8,
+} from 'werift'
+import { SfuError, type SfuErrorCode } from './errors.ts'
+import {
+  ANSWER_TIMEOUT_MS,
+  CONNECT_TIMEOUT_MS,
+  IDLE_CHECK_INTERVAL_MS,
+  MAX_CANDIDATES,
+  MAX_PARTICIPANTS,
+  MAX_ROOMS,
+  MAX_TRANSCEIVERS,
+  MEDIA_IDLE_TIMEOUT_MS,
+  MIN_KEY_FRAME_REQUEST_INTERVAL_MS,
+} from './limits.ts'
+import type { ForwardedTrack, ServerMessage } from './messages.ts'
+
+export type MediaKind = 'audio' | 'video'
+const KINDS: readonly MediaKind[] = ['audio', 'video']
+
+export interface SfuOptions {
+  /** UDP ports for media, inclusive; default: any free port. */
+  readonly portRange?: readonly [number, number]
+  /** The one local IPv4 address media sockets bind to and advertise; default: every interface. */
+  readonly address?: string
+  /** The address put in candidates instead of `address` (a host behind 1:1 NAT). */
+  readonly announcedAddress?: string
+  readonly now?: () => number
+  /** Structured events without addresses or payloads (the server's logger). */
+  readonly log?: (event: string, fields: Record<string, string | number>) => void
+  /** Test hook: sees every RTP packet the SFU receives from a publisher, before forwarding. */
+  readonly onPublishedPacket?: (room: string, participant: string, kind: MediaKind, packet: RtpPacket) => void
+}
+
+/** What a participant's signalling session gets from the SFU. */
+export interface ParticipantSink {
+  send(message: ServerMessage): void
+  /** The SFU dropped the participant (timeout, failed connection, shutdown). */
+  dropped(code: SfuErrorCode, message: string): void
+}
+
+export interface SfuStats {
+  readonly rooms: number
+  readonly participants: number
+  readonly forwardedPackets: number
+  readonly keyFrameRequests: number
+}
+
+function randomId(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+/** Rewrites host candidates (and the connection line) from the bound address to the announced one. */
+export function announceAddress(sdp: string, bound: string, announced: string): string {
+  return sdp
+    .split('\r\n')
+    .map((line) => {
+      if (line.startsWith('a=candidate:')) {
+        const parts = line.split(' ')
+        if (parts[4] === bound) parts[4] = announced
+        return parts.join(' ')
+      }
+      if (line === `c=IN IP4 ${bound}`) return `c=IN IP4 ${announced}`
+      return line
+    })
+    .join('\r\n')
+}
+
+class Forward {
+  unsubscribeKeyFrameRequests: (() => void) | null = null
+  constructor(
+    readonly transceiver: RTCRtpTransceiver,
+    /** Publisher id, or null while the m-line is spare (inactive, waiting to be reused). */
+    public publisher: string | null,
+  ) {}
+}
+
+class Participant {
+  readonly id = randomId()
+  readonly pc: RTCPeerConnection
+  readonly publishing = new Map<MediaKind, RTCRtpTransceiver>()
+  readonly publishedTracks = new Map<MediaKind, MediaStreamTrack>()
+  /** Forwarding m-lines, in creation order; key of `active`: `${publisher}/${kind}`. */
+  readonly forwards: Forward[] = []
+  readonly active = new Map<string, Forward>()
+  lastActivityAt: number
+  connected = false
+  closed = false
+  private awaitingAnswer = false
+  private offerAgain = false
+  private negotiation: Promise<void> = Promise.resolve()
+  private answerTimer: ReturnType<typeof setTimeout> | null = null
+  private candidates = 0
+  private lastKeyFrameRequestAt = Number.NEGATIVE_INFINITY
+  private readonly unsubscribers: (() => void)[] = []
+
+  constructor(
+    readonly room: Room,
+    readonly deviceId: string,
+    readonly sink: ParticipantSink,
+    private readonly sfu: Sfu,
+  ) {
+    this.lastActivityAt = sfu.now()
+    const options = sfu.options
+    this.pc = new RTCPeerConnection({
+      codecs: {
+        audio: [useOPUS()],
+        video: [useVP8({ rtcpFeedback: [useNACK(), usePLI()] })],
+      },
+      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useAbsSendTime()] },
+      bundlePolicy: 'max-bundle',
+      iceUseIpv6: false,
+      iceUseTcp: false,
+      ...(options.portRange !== undefined
+        ? { icePortRange: [options.portRange[0], options.portRange[1]] }
+        : {}),
+      ...(options.address !== undefined
+        ? { iceInterfaceAddresses: { udp4: options.address }, iceAdditionalHostAddresses: [options.address] }
+        : {}),
+    })
+    for (const kind of KINDS) {
+      const transceiver = this.pc.addTransceiver(kind, { direction: 'recvonly' })
+      this.publishing.set(kind, transceiver)
+      const onTrack = transceiver.onTrack.subscribe((track) => this.onPublishedTrack(kind, track))
+      this.unsubscribers.push(onTrack.unSubscribe)
+      const onRtcp = transceiver.receiver.onRtcp.subscribe(() => this.touch())
+      this.unsubscribers.push(onRtcp.unSubscribe)
+    }
+    const onState = this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') {
+        this.connected = true
+        // A subscriber that just connected needs a key frame from everyone it receives.
+        for (const forward of this.active.values())
+          if (forward.publisher !== null) this.room.get(forward.publisher)?.requestKeyFrame()
+      }
+      if (state === 'failed') this.sfu.drop(this, 'connect-timeout', 'the media connection failed')
+    })
+    this.unsubscribers.push(onState.unSubscribe)
+  }
+
+  touch(): void {
+    this.lastActivityAt = this.sfu.now()
+  }
+
+  private onPublishedTrack(kind: MediaKind, track: MediaStreamTrack): void {
+    if (this.closed) return
+    this.publishedTracks.set(kind, track)
+    const { unSubscribe } = track.onReceiveRtp.subscribe((packet) => this.forward(kind, packet))
+    this.unsubscribers.push(unSubscribe)
+  }
+
+  private forward(kind: MediaKind, packet: RtpPacket): void {
+    if (this.closed) return
+    this.touch()
+    this.sfu.options.onPublishedPacket?.(this.room.id, this.id, kind, packet)
+    const key = `${this.id}/${kind}`
+    for (const subscriber of this.room.participants.values()) {
+      if (subscriber === this) continue
+      const forward = subscriber.active.get(key)
+      if (forward === undefined) continue
+      // The sender writes its own SSRC, payload type, sequence number, timestamp and header
+      // extensions; the client's extensions (ids negotiated with it, not with the subscriber) are
+      // dropped. The payload is not touched.
+      const copy = packet.clone()
+      copy.header.extensions = []
+      this.sfu.countForwarded()
+      forward.transceiver.sender.sendRtp(copy).catch(() => {
+        // A subscriber that went away mid-send: its own teardown follows.
+      })
+    }
+  }
+
+  /** Asks the publisher for a key frame (RFC 4585 §6.3.1 PLI), at most once per interval. */
+  requestKeyFrame(): void {
+    const now = this.sfu.now()
+    if (this.closed || now - this.lastKeyFrameRequestAt < MIN_KEY_FRAME_REQUEST_INTERVAL_MS) return
+    const track = this.publishedTracks.get('video')
+    const transceiver = this.publishing.get('video')
+    if (track?.ssrc === undefined || transceiver === undefined) return
+    this.lastKeyFrameRequestAt = now
+    this.sfu.countKeyFrameRequest()
+    transceiver.receiver.sendRtcpPLI(track.ssrc).catch(() => {})
+  }
+
+  /** Starts forwarding `publisher`'s media on a spare m-line or a new one. */
+  addForward(publisher: Participant): void {
+    for (const kind of KINDS) {
+      const key = `${publisher.id}/${kind}`
+      if (this.active.has(key)) continue
+      let forward = this.forwards.find((f) => f.publisher === null && f.transceiver.kind === kind)
+      if (forward === undefined) {
+        if (this.pc.getTransceivers().length >= MAX_TRANSCEIVERS)
+          throw new SfuError('room-full', 'no m-line left for another participant')
+        forward = new Forward(this.pc.addTransceiver(kind, { direction: 'sendonly' }), publisher.id)
+        this.forwards.push(forward)
+      } else {
+        forward.publisher = publisher.id
+        forward.transceiver.setDirection('sendonly')
+        // The next packet continues this m-line's sequence numbers and timestamps.
+        forward.transceiver.sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 })
+      }
+      const sender = forward.transceiver.sender
+      const onPli = sender.onPictureLossIndication.subscribe(() => {
+        const source = forward.publisher === null ? undefined : this.room.get(forward.publisher)
+        source?.requestKeyFrame()
+      })
+      const onRtcp = sender.onRtcp.subscribe(() => this.touch())
+      forward.unsubscribeKeyFrameRequests = () => {
+        onPli.unSubscribe()
+        onRtcp.unSubscribe()
+      }
+      this.active.set(key, forward)
+    }
+  }
+
+  /** Stops forwarding `publisherId`'s media; its m-lines become inactive and spare. */
+  removeForward(publisherId: string): void {
+    for (const kind of KINDS) {
+      const key = `${publisherId}/${kind}`
+      const forward = this.active.get(key)
+      if (forward === undefined) continue
+      this.active.delete(key)
+      forward.unsubscribeKeyFrameRequests?.()
+      forward.unsubscribeKeyFrameRequests = null
+      forward.publisher = null
+      forward.transceiver.setDirection('inactive')
+    }
+  }
+
+  /** Queues a new offer; one is outstanding at a time, changes meanwhile go in the next. */
+  negotiate(): void {
+    if (this.awaitingAnswer) {
+      this.offerAgain = true
+      return
+    }
+    this.awaitingAnswer = true
+    this.negotiation = this.negotiation
+      .then(() => this.sendOffer())
+      .catch((error: unknown) => {
+        this.sfu.drop(this, 'negotiation-failed', 'the SFU could not make an offer', error)
+      })
+  }
+
+  private async sendOffer(): Promise<void> {
+    if (this.closed) return
+    const offer = await this.pc.createOffer()
+    await this.pc.setLocalDescription(offer)
+    if (this.closed) return
+    let sdp = this.pc.localDescription?.sdp ?? ''
+    const { address, announcedAddress } = this.sfu.options
+    if (address !== undefined && announcedAddress !== undefined)
+      sdp = announceAddress(sdp, address, announcedAddress)
+    const tracks: ForwardedTrack[] = []
+    for (const forward of this.forwards) {
+      const mid = forward.transceiver.mid
+      if (forward.publisher !== null && mid !== null)
+        tracks.push({ mid, participant: forward.publisher, kind: forward.transceiver.kind as MediaKind })
+    }
+    const publish = {
+      audio: this.publishing.get('audio')?.mid ?? '',
+      video: this.publishing.get('video')?.mid ?? '',
+    }
+    this.candidates = 0
+    this.answerTimer = setTimeout(
+      () => this.sfu.drop(this, 'answer-timeout', 'no answer to the offer in time'),
+      ANSWER_TIMEOUT_MS,
+    )
+    this.answerTimer.unref?.()
+    this.sink.send({ type: 'offer', sdp, publish, tracks })
+  }
+
+  async applyAnswer(sdp: string): Promise<void> {
+    if (!this.awaitingAnswer || this.answerTimer === null)
+      throw new SfuError('bad-message', 'no offer is waiting for an answer')
+    clearTimeout(this.answerTimer)
+    this.answerTimer = null
+    try {
+      await this.pc.setRemoteDescription({ type: 'answer', sdp })
+    } catch (error) {
+      throw new SfuError('negotiation-failed', 'the answer was refused', { cause: error })
+    }
+    this.awaitingAnswer = false
+    if (this.offerAgain) {
+      this.offerAgain = false
+      this.negotiate()
+    }
+  }
+
+  async addCandidate(candidate: string, sdpMid: string | null, sdpMLineIndex: number | null): Promise<void> {
+    if (++this.candidates > MAX_CANDIDATES) return
+    try {
+      await this.pc.addIceCandidate({ candidate, sdpMid, sdpMLineIndex })
+    } catch {
+      // A candidate that does not parse or fits no m-line is ignored, as browsers do.
+    }
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.answerTimer !== null) clearTimeout(this.answerTimer)
+    for (const forward of this.forwards) forward.unsubscribeKeyFrameRequests?.()
+    for (const unsubscribe of this.unsubscribers) unsubscribe()
+    this.pc.close().catch(() => {})
+  }
+}
+
+class Room {
+  readonly participants = new Map<string, Participant>()
+  constructor(readonly id: string) {}
+
+  get(id: string): Participant | undefined {
+    return this.participants.get(id)
+  }
+
+  ids(): string[] {
+    return [...this.participants.keys()]
+  }
+}
+
+/** A participant as the session sees it. */
+export interface ParticipantHandle {
+  readonly id: string
+  readonly room: string
+  answer(sdp: string): Promise<void>
+  candidate(candidate: string, sdpMid: string | null, sdpMLineIndex: number | null): Promise<void>
+  leave(): void
+}
+
+export class Sfu {
+  readonly rooms = new Map<string, Room>()
+  readonly now: () => number
+  private forwardedPackets = 0
+  private keyFrameRequests = 0
+  private closed = false
+  private readonly idleTimer: ReturnType<typeof setInterval>
+
+  constructor(readonly options: SfuOptions = {}) {
+    this.now = options.now ?? Date.now
+    this.idleTimer = setInterval(() => this.dropIdle(), IDLE_CHECK_INTERVAL_MS)
+    this.idleTimer.unref?.()
+  }
+
+  stats(): SfuStats {
+    let participants = 0
+    for (const room of this.rooms.values()) participants += room.participants.size
+    return {
+      rooms: this.rooms.size,
+      participants,
+      forwardedPackets: this.forwardedPackets,
+      keyFrameRequests: this.keyFrameRequests,
+    }
+  }
+
+  countForwarded(): void {
+    this.forwardedPackets++
+  }
+
+  countKeyFrameRequest(): void {
+    this.keyFrameRequests++
+  }
+
+  /** Adds a participant to a room (created on first join) and starts negotiating with everyone. */
+  join(roomId: string, deviceId: string, sink: ParticipantSink): ParticipantHandle {
+    if (this.closed) throw new SfuError('shutting-down', 'the SFU is shutting down')
+    let room = this.rooms.get(roomId)
+    if (room === undefined) {
+      if (this.rooms.size >= MAX_ROOMS)
+        throw new SfuError('too-many-rooms', 'the SFU has no room for a new call')
+      room = new Room(roomId)
+    }
+    if (room.participants.size >= MAX_PARTICIPANTS)
+      throw new SfuError('room-full', `a call has at most ${MAX_PARTICIPANTS} participants`)
+    this.rooms.set(roomId, room)
+    const participant = new Participant(room, deviceId, sink, this)
+    const others = [...room.participants.values()]
+    room.participants.set(participant.id, participant)
+    for (const other of others) {
+      participant.addForward(other)
+      other.addForward(participant)
+    }
+    const connectTimer = setTimeout(() => {
+      if (!participant.connected)
+        this.drop(participant, 'connect-timeout', 'the media connection did not come up')
+    }, CONNECT_TIMEOUT_MS)
+    connectTimer.unref?.()
+    sink.send({ type: 'joined', participant: participant.id, participants: room.ids() })
+    participant.negotiate()
+    for (const other of others) {
+      other.sink.send({ type: 'participants', participants: room.ids() })
+      other.negotiate()
+    }
+    this.options.log?.('sfu.join', { participants: room.participants.size })
+    return {
+      id: participant.id,
+      room: roomId,
+      answer: (sdp) => participant.applyAnswer(sdp),
+      candidate: (candidate, mid, index) => participant.addCandidate(candidate, mid, index),
+      leave: () => {
+        clearTimeout(connectTimer)
+        this.remove(participant)
+      },
+    }
+  }
+
+  /** Removes a participant: its peer connection closes, everyone else gets an offer without it. */
+  private remove(participant: Participant): void {
+    if (participant.closed) return
+    participant.close()
+    const room = participant.room
+    room.participants.delete(participant.id)
+    if (room.participants.size === 0) {
+      this.rooms.delete(room.id)
+    } else {
+      for (const other of room.participants.values()) {
+        other.removeForward(participant.id)
+        other.sink.send({ type: 'participants', participants: room.ids() })
+        other.negotiate()
+      }
+    }
+    this.options.log?.('sfu.leave', { participants: room.participants.size })
+  }
+
+  drop(participant: Participant, code: SfuErrorCode, message: string, cause?: unknown): void {
+    if (participant.closed) return
+    this.options.log?.('sfu.drop', { code, ...(cause instanceof Error ? { cause: cause.name } : {}) })
+    this.remove(participant)
+    participant.sink.dropped(code, message)
+  }
+
+  private dropIdle(): void {
+    const now = this.now()
+    for (const room of [...this.rooms.values()])
+      for (const participant of [...room.participants.values()])
+        if (participant.connected && now - participant.lastActivityAt > MEDIA_IDLE_TIMEOUT_MS)
+          this.drop(participant, 'media-idle', 'no media or RTCP from the client for too long')
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.idleTimer)
+    for (const room of [...this.rooms.values()])
+      for (const participant of [...room.participants.values()])
+        this.drop(participant, 'shutting-down', 'the SFU is shutting down')
+  }
+}

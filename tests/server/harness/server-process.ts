@@ -74,9 +74,12 @@ export async function startServer(options: ServerProcessOptions): Promise<Server
   const profile = process.env.TACIT_CPU_PROF_DIR
     ? ['--cpu-prof', '--cpu-prof-dir', process.env.TACIT_CPU_PROF_DIR]
     : []
+  // TACIT_SERVER_NODE_FLAGS: extra Node/V8 flags for the server process only (not the load
+  // generator), e.g. "--max-semi-space-size=64" to measure a GC setting in bench:relay.
+  const nodeFlags = (process.env.TACIT_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')
   const child = spawn(
     process.execPath,
-    [...profile, '--import', 'tsx', SERVER_MAIN, ...serverArgs(options)],
+    [...profile, ...nodeFlags, '--import', 'tsx', SERVER_MAIN, ...serverArgs(options)],
     {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -390,26 +390,26 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
     return now + (ttlSeconds === 0 ? this.ctx.policy.envelopeTtlMs : ttlSeconds * 1000)
   }
 
-  /** Resolves once the envelope is durable; then hands it to local connections and hints the rest. */
-  private enqueueAndNotify(request: EnqueueRequest, now: number): Promise<void> {
-    return this.ctx.storage.enqueue([request], now).then(([seqs]) => {
-      this.ctx.metrics.increment(
-        'tacit_envelopes_stored_total',
-        'Envelopes stored (per mailbox)',
-        undefined,
-        request.mailboxes.length,
-      )
-      for (let i = 0; i < request.mailboxes.length; i++) {
-        const mailbox = request.mailboxes[i]!
-        const seq = seqs?.[i]
-        // Committed: a connection of the recipient here can take it from memory (storage.ts:
-        // the entry's receivedAt is the `now` of its enqueue call).
-        const handedLocally =
-          seq !== undefined &&
-          this.registry.offer(mailbox, { seq, payload: request.payload, receivedAt: now })
-        this.publish(mailbox, handedLocally)
-      }
-    })
+  /**
+   * After the envelope is durable (its `enqueue` resolved with `seqs`): hands it to local
+   * connections of its recipients and hints the rest.
+   */
+  private handOver(request: EnqueueRequest, seqs: readonly bigint[] | undefined, now: number): void {
+    this.ctx.metrics.increment(
+      'tacit_envelopes_stored_total',
+      'Envelopes stored (per mailbox)',
+      undefined,
+      request.mailboxes.length,
+    )
+    for (let i = 0; i < request.mailboxes.length; i++) {
+      const mailbox = request.mailboxes[i]!
+      const seq = seqs?.[i]
+      // Committed: a connection of the recipient here can take it from memory (storage.ts:
+      // the entry's receivedAt is the `now` of its enqueue call).
+      const handedLocally =
+        seq !== undefined && this.registry.offer(mailbox, { seq, payload: request.payload, receivedAt: now })
+      this.publish(mailbox, handedLocally)
+    }
   }
 
   private publish(deviceId: string, handedLocally = false): void {
@@ -454,7 +454,11 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
       payload: frame.payload,
       expiresAt: this.expiresAt(frame.ttlSeconds, now),
     }
-    return this.enqueueAndNotify(request, now).then(() => this.sendFrame({ type: 'send-ok', id: frame.id }))
+    // One continuation per send: hand over, then answer (send-ok means durable).
+    return this.ctx.storage.enqueue([request], now).then((seqs) => {
+      this.handOver(request, seqs[0], now)
+      this.sendFrame({ type: 'send-ok', id: frame.id })
+    })
   }
 
   private async onSendSealed(frame: Extract<ClientFrame, { type: 'send-sealed' }>): Promise<void> {
@@ -465,10 +469,13 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
       mailboxes.add(deviceId)
     }
     const now = this.ctx.now()
-    await this.enqueueAndNotify(
-      { mailboxes: [...mailboxes], payload: frame.payload, expiresAt: this.expiresAt(frame.ttlSeconds, now) },
-      now,
-    )
+    const request = {
+      mailboxes: [...mailboxes],
+      payload: frame.payload,
+      expiresAt: this.expiresAt(frame.ttlSeconds, now),
+    }
+    const [seqs] = await this.ctx.storage.enqueue([request], now)
+    this.handOver(request, seqs, now)
     this.ctx.metrics.increment('tacit_sealed_sends_total', 'Sealed sends accepted')
     this.sendFrame({ type: 'send-ok', id: frame.id })
   }

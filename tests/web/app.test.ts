@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test'
 import type { BrowserContext, Page } from 'playwright-core'
 import { type LaunchedChromium, launchChromium } from '../browser/launch-chromium.ts'
 import { type E2eServer, REPO_ROOT, startE2eServer } from '../e2e/support/server.ts'
-import { CliUser } from './support/cli.ts'
+import { CliError, CliUser } from './support/cli.ts'
 import {
   conversationButton,
   conversationsShown,
@@ -31,9 +31,11 @@ import {
   STEP_TIMEOUT_MS,
   safetyNumberShown,
   sendText,
+  sidewaysOverflow,
   startConversation,
   unlock,
   unlockShown,
+  unnamedControls,
 } from './support/pages.ts'
 import { buildWebApp, type WebBuild } from './support/web-build.ts'
 
@@ -126,6 +128,7 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
   it('registers two browser users and a CLI user', { timeout: TEST_TIMEOUT_MS }, async () => {
     await alice.goto(server!.url)
     await onboardingShown(alice)
+    assert.deepEqual(await unnamedControls(alice), [], 'onboarding: controls without an accessible name')
     await fillOnboarding(alice, {
       invite: 'not-a-real-invite',
       handle: 'alice',
@@ -364,6 +367,51 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
   })
 
   it(
+    'links a new CLI device from the Devices screen, which then gets messages, and revokes it',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const laptop = new CliUser('alice-laptop', server!.url)
+      try {
+        await navigate(alice, 'Devices')
+        // A code that is not a link code is refused, and nothing is added.
+        await alice.getByLabel('Link code shown by the new device').fill('tacit-link:not-a-code')
+        await alice.getByRole('button', { name: 'Approve' }).click()
+        await alice.locator('.tc-page .tc-error[role="alert"]').waitFor()
+        const devices = alice.getByRole('list', { name: 'Your devices' })
+        assert.equal(await devices.getByRole('listitem').count(), 1)
+
+        const link = await laptop.beginLink()
+        await alice.getByLabel('Link code shown by the new device').fill(link.code)
+        await alice.getByRole('button', { name: 'Approve' }).click()
+        const answerBox = alice.getByLabel('Answer for the new device')
+        await answerBox.waitFor()
+        const linked = await link.complete(await answerBox.inputValue())
+        assert.equal(linked.handle, 'alice')
+        await devices.getByRole('listitem').nth(1).waitFor()
+        assert.equal(await devices.getByRole('listitem').count(), 2)
+        assert.equal(await devices.getByRole('button', { name: 'Revoke' }).count(), 1)
+
+        // The new device is in alice's conversations: bob's next message reaches it.
+        await openConversation(bob, 'alice')
+        await sendText(bob, 'to both of your devices')
+        const read = await laptop.run<{ messages: { sender: string; text?: string }[] }>(['read', 'bob'])
+        assert.ok(read.messages.some((m) => m.sender === 'bob' && m.text === 'to both of your devices'))
+
+        // Revoke (confirm() is accepted as a person would): the list is back to this browser.
+        await navigate(alice, 'Devices')
+        await devices.getByRole('button', { name: 'Revoke' }).click()
+        await alice.getByText('Device revoked.').waitFor()
+        assert.equal(await devices.getByRole('listitem').count(), 1)
+        assert.equal(await devices.getByText('this browser').count(), 1)
+        // The revoked device can no longer use the account.
+        await assert.rejects(laptop.run(['devices', 'list']), CliError)
+      } finally {
+        laptop.remove()
+      }
+    },
+  )
+
+  it(
     'is usable by keyboard: skip link, tab order, dialog, focus ring',
     { timeout: TEST_TIMEOUT_MS },
     async () => {
@@ -398,12 +446,64 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
   )
 
   it(
+    'works at phone width one pane at a time, nothing off screen, every control named',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const check = async (screen: string) => {
+        assert.deepEqual(await unnamedControls(bob), [], `${screen}: controls without an accessible name`)
+        assert.deepEqual(await sidewaysOverflow(bob), [], `${screen}: wider than a phone`)
+      }
+      await bob.setViewportSize(PHONE)
+      try {
+        await navigate(bob, 'Chats')
+        const list = bob.getByRole('complementary', { name: 'Conversation list' })
+        await list.waitFor()
+        assert.equal(await bob.locator('#main').isVisible(), false, 'the list alone on a phone')
+        await check('conversations')
+
+        // The chat replaces the list; a message goes out from there; back returns to the list.
+        await openConversation(bob, 'alice')
+        assert.equal(await list.isVisible(), false, 'the chat alone on a phone')
+        await sendText(bob, 'sent from a phone')
+        await check('chat')
+        await bob.getByRole('button', { name: 'Members' }).click()
+        const dialog = bob.getByRole('dialog')
+        await dialog.getByRole('list', { name: 'Members' }).waitFor()
+        assert.deepEqual(await unnamedControls(bob, dialog), [], 'members dialog: unnamed controls')
+        assert.deepEqual(await sidewaysOverflow(bob), [], 'members dialog: wider than a phone')
+        await bob.keyboard.press('Escape')
+        await dialog.waitFor({ state: 'detached' })
+        await bob.getByRole('button', { name: 'Back to conversations' }).click()
+        await list.waitFor()
+        await openConversation(alice, 'bob')
+        await message(alice, 'sent from a phone').waitFor()
+
+        for (const screen of ['Verify', 'Devices', 'Settings'] as const) {
+          await navigate(bob, screen)
+          await bob.getByRole('heading', { level: 2 }).first().waitFor()
+          if (screen === 'Verify') {
+            await bob
+              .getByRole('list', { name: 'Contacts' })
+              .getByRole('button', { name: /^alice/ })
+              .click()
+            await safetyNumberShown(bob, 'alice')
+          }
+          await check(screen)
+        }
+      } finally {
+        await bob.setViewportSize(DESKTOP)
+      }
+    },
+  )
+
+  it(
     'asks for the passphrase after a reload and keeps the history',
     { timeout: TEST_TIMEOUT_MS },
     async () => {
       await alice.reload()
       await unlockShown(alice)
       assert.equal(await alice.getByRole('heading', { name: 'Conversations' }).count(), 0)
+      assert.deepEqual(await unnamedControls(alice), [], 'unlock: controls without an accessible name')
       await unlock(alice, 'not the passphrase')
       await alice.locator('#unlock-error').waitFor()
       await unlock(alice, PASSPHRASE.alice)

@@ -101,3 +101,35 @@ export async function safetyNumberShown(page: Page, handle: string): Promise<str
   await digits.waitFor({ timeout: STEP_TIMEOUT_MS })
   return (await digits.getAttribute('data-digits')) ?? ''
 }
+
+/**
+ * Controls and images with no accessible name in `scope` (the page by default), from the
+ * accessibility tree Playwright computes (`ariaSnapshot`, the same accessible-name rules as a
+ * screen reader's). Each entry is the snapshot line, e.g. `- button`.
+ */
+export async function unnamedControls(page: Page, scope: Locator = page.locator('body')): Promise<string[]> {
+  const tree = await scope.ariaSnapshot({ timeout: STEP_TIMEOUT_MS })
+  const roles = 'button|link|textbox|searchbox|combobox|checkbox|radio|switch|slider|spinbutton|img|dialog'
+  const unnamed = new RegExp(`^\\s*- (${roles})(?=\\s*(\\[|:|$))`)
+  return tree.split('\n').filter((line) => unnamed.test(line))
+}
+
+/**
+ * Visible elements that stick out of the viewport sideways (a phone would need to scroll across
+ * to see them), named by tag and class; the skip link, off-screen until focused, is not counted.
+ */
+export async function sidewaysOverflow(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth
+    const out: string[] = []
+    for (const e of document.querySelectorAll<HTMLElement>('body *')) {
+      if (e.closest('.tc-skip')) continue
+      const r = e.getBoundingClientRect()
+      if (r.width === 0 || r.height === 0 || getComputedStyle(e).visibility === 'hidden') continue
+      if (r.right > width + 1 || r.left < -1) out.push(`${e.tagName.toLowerCase()}.${e.className}`)
+    }
+    if (document.documentElement.scrollWidth > width)
+      out.push(`page: ${document.documentElement.scrollWidth}px`)
+    return out
+  })
+}

@@ -28,6 +28,17 @@ export interface ServerConfig {
   readonly sweepIntervalMs: number
   /** The built web client served at `/` (http/web-app.ts); null: the API only. */
   readonly webDir: string | null
+  /** The group-call SFU on `/v1/sfu` (docs/operations.md §Group calls (SFU)); null: off. */
+  readonly sfu: SfuConfig | null
+}
+
+export interface SfuConfig {
+  /** UDP ports for media, inclusive; null: any free port. */
+  readonly portRange: readonly [number, number] | null
+  /** The IPv4 address media binds to and advertises; null: every interface. */
+  readonly address: string | null
+  /** Advertised instead of `address` (1:1 NAT); needs `address`. */
+  readonly announcedAddress: string | null
 }
 
 export class ConfigError extends Error {
@@ -59,6 +70,12 @@ export const USAGE = `Usage: npm start -- [options]
   --turn-secret-file <path> coturn's static-auth-secret, read from a file (TACIT_TURN_SECRET_FILE,
                             or the secret itself in TACIT_TURN_SECRET)
   --turn-ttl-s <n>          lifetime of TURN credentials (TACIT_TURN_TTL_S, default 3600)
+  --no-sfu                  no group-call SFU on /v1/sfu (TACIT_SFU=0)
+  --sfu-ports <min>-<max>   UDP ports for SFU media (TACIT_SFU_PORTS, default any free port)
+  --sfu-address <ipv4>      address SFU media binds to and advertises (TACIT_SFU_ADDRESS,
+                            default every interface)
+  --sfu-announced-address <ipv4>  advertised instead of --sfu-address, behind 1:1 NAT
+                            (TACIT_SFU_ANNOUNCED_ADDRESS)
   --help
 `
 
@@ -82,9 +99,13 @@ const FLAGS = new Set([
   'turn-url',
   'turn-secret-file',
   'turn-ttl-s',
+  'no-sfu',
+  'sfu-ports',
+  'sfu-address',
+  'sfu-announced-address',
   'help',
 ])
-const BOOLEAN_FLAGS = new Set(['log-ip', 'help'])
+const BOOLEAN_FLAGS = new Set(['log-ip', 'no-sfu', 'help'])
 
 /** `npm run build:web` writes the web client here. */
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -176,6 +197,36 @@ function turnConfig(get: (flag: string, env: string) => string | undefined, cwd:
   return { urls, secret: new TextEncoder().encode(secret), ttlSeconds }
 }
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
+
+function sfuConfig(
+  get: (flag: string, env: string) => string | undefined,
+  noSfuFlag: string | undefined,
+  env: NodeJS.ProcessEnv,
+): SfuConfig | null {
+  if (noSfuFlag !== undefined && noSfuFlag !== 'false') return null
+  if (noSfuFlag === undefined && ['0', 'off', 'false'].includes(env.TACIT_SFU ?? '')) return null
+  const ports = get('sfu-ports', 'TACIT_SFU_PORTS')
+  let portRange: readonly [number, number] | null = null
+  if (ports !== undefined) {
+    const m = /^(\d+)-(\d+)$/.exec(ports)
+    if (!m) throw new ConfigError('--sfu-ports must be <min>-<max>')
+    const min = integer(m[1]!, 'sfu-ports', 1024, 65535)
+    const max = integer(m[2]!, 'sfu-ports', 1024, 65535)
+    // werift needs distinct bounds; a call's participant takes one port.
+    if (max - min < 1) throw new ConfigError('--sfu-ports needs at least two ports')
+    portRange = [min, max]
+  }
+  const address = get('sfu-address', 'TACIT_SFU_ADDRESS') ?? null
+  if (address !== null && !IPV4.test(address)) throw new ConfigError('--sfu-address must be an IPv4 address')
+  const announcedAddress = get('sfu-announced-address', 'TACIT_SFU_ANNOUNCED_ADDRESS') ?? null
+  if (announcedAddress !== null) {
+    if (!IPV4.test(announcedAddress)) throw new ConfigError('--sfu-announced-address must be an IPv4 address')
+    if (address === null) throw new ConfigError('--sfu-announced-address needs --sfu-address')
+  }
+  return { portRange, address, announcedAddress }
+}
+
 export function parseConfig(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -233,5 +284,6 @@ export function parseConfig(
     sweepIntervalMs:
       integer(get('sweep-interval-s', 'TACIT_SWEEP_INTERVAL_S') ?? '60', 'sweep-interval-s', 1, 86400) * 1000,
     webDir: webDir === 'off' ? null : resolve(cwd, webDir),
+    sfu: sfuConfig(get, flags.get('no-sfu'), env),
   }
 }

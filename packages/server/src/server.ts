@@ -8,11 +8,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { bytesToBase64url } from '@tacit/protocol/wire/encoding'
 import { MAX_FRAME_BYTES } from '@tacit/protocol/wire/limits'
+import { SFU_PATH, SfuEndpoint } from '@tacit/sfu/endpoint'
+import { MAX_MESSAGE_BYTES as MAX_SFU_MESSAGE_BYTES } from '@tacit/sfu/limits'
 import { WebSocketServer } from 'ws'
 import { ChallengeStore } from './challenges.ts'
 import type { ServerConfig } from './config.ts'
 import type { ServerContext } from './context.ts'
 import { createHttpApp, type HttpApp } from './http/app.ts'
+import { authenticateRequest } from './http/auth.ts'
 import { createNodeHandler } from './http/node-adapter.ts'
 import { withWebApp } from './http/web-app.ts'
 import { createLogger, type Logger } from './logger.ts'
@@ -166,6 +169,41 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   server.requestTimeout = 300_000
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES })
   const alive = new WeakSet<object>()
+  // Group calls (docs/protocol/sfu.md): signalling on SFU_PATH, authenticated with a device session.
+  const sfu =
+    config.sfu === null
+      ? null
+      : new SfuEndpoint({
+          ...(config.sfu.portRange !== null ? { portRange: config.sfu.portRange } : {}),
+          ...(config.sfu.address !== null ? { address: config.sfu.address } : {}),
+          ...(config.sfu.announcedAddress !== null ? { announcedAddress: config.sfu.announcedAddress } : {}),
+          now,
+          log: (event, fields) => log.log('info', event, fields),
+          authenticate: async (token) =>
+            (
+              await authenticateRequest(
+                ctx,
+                new Request(origin, { headers: { authorization: `Bearer ${token}` } }),
+              )
+            ).deviceId,
+        })
+  const sfuWss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_SFU_MESSAGE_BYTES,
+  })
+  if (sfu !== null) {
+    ctx.metrics.addCollector((m) => {
+      const s = sfu.stats()
+      m.setGauge('tacit_sfu_rooms', 'Group calls on this SFU', s.rooms)
+      m.setGauge('tacit_sfu_participants', 'Participants in group calls on this SFU', s.participants)
+      m.setGauge(
+        'tacit_sfu_forwarded_packets',
+        'RTP packets the SFU forwarded (since start)',
+        s.forwardedPackets,
+      )
+    })
+  }
 
   const updateGauges = () => {
     ctx.metrics.setGauge('tacit_ws_connections', 'Open WebSocket connections', registry.size)
@@ -181,13 +219,21 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
     const path = (req.url ?? '').split('?')[0]
-    if (path !== WS_PATH) return refuse(404, 'Not Found')
+    if (path !== WS_PATH && !(path === SFU_PATH && sfu !== null)) return refuse(404, 'Not Found')
     if (shuttingDown) return refuse(503, 'Service Unavailable')
     if (ctx.addressLimiter.take(req.socket.remoteAddress ?? 'unknown', now()) > 0) {
       ctx.metrics.increment('tacit_rate_limited_total', 'Requests refused by a rate limit', {
         scope: 'address',
       })
       return refuse(429, 'Too Many Requests')
+    }
+    if (path === SFU_PATH && sfu !== null) {
+      sfuWss.handleUpgrade(req, socket, head, (ws) => {
+        alive.add(ws)
+        ws.on('pong', () => alive.add(ws))
+        sfu.accept(ws)
+      })
+      return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       alive.add(ws)
@@ -203,7 +249,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   })
 
   const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
+    for (const ws of [...wss.clients, ...sfuWss.clients]) {
       if (!alive.has(ws)) {
         ws.terminate()
         continue
@@ -249,8 +295,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())
       await Promise.race([Promise.allSettled([...registry.all].map((c) => c.settled())), grace])
       for (const c of [...registry.all]) c.close(CloseCode.goingAway, 'server shutting down')
-      for (const ws of wss.clients) ws.terminate()
+      sfu?.close()
+      for (const ws of [...wss.clients, ...sfuWss.clients]) ws.terminate()
       wss.close()
+      sfuWss.close()
       await Promise.race([stopped, grace])
       server.closeAllConnections()
       await notifier.close()

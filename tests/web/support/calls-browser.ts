@@ -266,12 +266,13 @@ export async function startTurnServer(secret: string, guardMs: number): Promise<
       `--pidfile=${join(dir, 'turnserver.pid')}`,
       `--log-file=${logFile}`,
       '--simple-log',
+      '--verbose',
     ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   )
   const log = () => {
     try {
-      return readFileSync(logFile, 'utf8').slice(-4000)
+      return readFileSync(logFile, 'utf8').slice(-8000)
     } catch {
       return ''
     }

@@ -281,9 +281,24 @@ export class CallController {
         return this.onInvite(e, s.media)
       case 'accept':
         if (live && live.state.phase === 'outgoing') await this.connectAsOfferer(live, e.from)
+        else if (live && live.state.direction === 'outgoing' && !sameDevice(live.remote, e.from)) {
+          // A second device of the callee answered too late: tell it, so it stops waiting.
+          await this.send(live, {
+            kind: 'end',
+            callId: s.callId,
+            to: e.from.memberId,
+            reason: 'answered-elsewhere',
+          })
+        }
         return
       case 'offer':
-        if (live && live.state.direction === 'incoming' && sameDevice(live.remote, e.from)) {
+        // Only after we accepted, and only from the device that called.
+        if (
+          live &&
+          live.state.phase === 'connecting' &&
+          live.state.direction === 'incoming' &&
+          sameDevice(live.remote, e.from)
+        ) {
           live.remoteFingerprint = s.fingerprint
           await this.connectAsAnswerer(live, s.sdp)
         }
@@ -359,6 +374,9 @@ export class CallController {
       case 'failed':
         this.finish(live, 'failed', `The call with ${peerHandle} failed`, true)
         break
+      case 'answered-elsewhere':
+        this.finish(live, 'ended', 'Answered on another device')
+        break
       default:
         this.finish(live, 'ended', `Call with ${peerHandle} ended`)
     }
@@ -430,6 +448,7 @@ export class CallController {
     const localStream = live.state.localStream
     if (!remote || !localStream) return null
     const turn = await this.client.calls.turnCredentials().catch(() => ({ iceServers: [], expiresAt: 0 }))
+    traceCall(`ice servers ${turn.iceServers.length}`)
     const protection = await createMediaProtection()
     live.protection = protection
     await this.rekey(live)

@@ -108,11 +108,12 @@ printFrames(`Node ${process.version}`, nodeRows)
 console.log(`(Node CPU for the whole per-frame run: ${fmt((nodeCpu.user + nodeCpu.system) / 1e6, 2)} s)`)
 
 const media = await openMediaPage(new URL('../packages/calls/test/media/loopback.page.ts', import.meta.url))
-type Variant = 'baseline' | 'passthrough' | 'e2ee'
-const VARIANTS: readonly Variant[] = ['baseline', 'passthrough', 'e2ee']
+type Variant = 'baseline' | 'passthrough' | 'aes-gcm' | 'e2ee'
+const VARIANTS: readonly Variant[] = ['baseline', 'passthrough', 'aes-gcm', 'e2ee']
 const LABELS: Record<Variant, string> = {
   baseline: 'baseline (no transform)',
   passthrough: 'empty transform worker (mechanism only)',
+  'aes-gcm': 'transform worker + raw AES-GCM of each frame',
   e2ee: 'E2EE (SFrame worker)',
 }
 type CallRun = {
@@ -142,7 +143,8 @@ try {
       const e2ee = variant === 'e2ee'
       const options: LoopbackOptions = {
         e2ee,
-        passthrough: variant === 'passthrough',
+        ...(variant === 'passthrough' ? { passthrough: 'empty' as const } : {}),
+        ...(variant === 'aes-gcm' ? { passthrough: 'aes-gcm' as const } : {}),
         width: 640,
         height: 360,
         frameRate: 30,
@@ -206,6 +208,7 @@ const total = (variant: Variant) => {
 }
 const base = total('baseline')
 const mechanism = total('passthrough')
+const rawAes = total('aes-gcm')
 const e2ee = total('e2ee')
 const ratio = e2ee.cpuPerSecond / base.cpuPerSecond
 const ratioPerFrame = e2ee.cpuMsPerFrame / base.cpuMsPerFrame
@@ -213,7 +216,8 @@ const mechanismRatio = mechanism.cpuPerSecond / base.cpuPerSecond
 console.log(
   `\nE2EE / baseline CPU: ${fmt(ratio, 3)} per second of call, ${fmt(ratioPerFrame, 3)} per decoded frame ` +
     `(target ≤ 1.15: ${ratio <= 1.15 ? 'met' : 'NOT met'}); empty transform / baseline: ${fmt(mechanismRatio, 3)}; ` +
-    `E2EE / empty transform: ${fmt(e2ee.cpuPerSecond / mechanism.cpuPerSecond, 3)}`,
+    `E2EE / empty transform: ${fmt(e2ee.cpuPerSecond / mechanism.cpuPerSecond, 3)}; ` +
+    `raw AES-GCM transform / baseline: ${fmt(rawAes.cpuPerSecond / base.cpuPerSecond, 3)}`,
 )
 if (json) {
   console.log(
@@ -222,7 +226,12 @@ if (json) {
       chromium: media.version,
       frames: { node: nodeRows, chromium: browserRows },
       calls,
-      ratio: { perSecond: ratio, perDecodedFrame: ratioPerFrame, emptyTransformPerSecond: mechanismRatio },
+      ratio: {
+        perSecond: ratio,
+        perDecodedFrame: ratioPerFrame,
+        emptyTransformPerSecond: mechanismRatio,
+        rawAesGcmTransformPerSecond: rawAes.cpuPerSecond / base.cpuPerSecond,
+      },
     }),
   )
 }

@@ -173,6 +173,7 @@ export class CallKeyring {
   #context: SFrameContext | undefined
   #current: EpochEntry | undefined
   #previous: EpochEntry | undefined
+  #setting: Promise<unknown> = Promise.resolve()
 
   constructor(options: { readonly now?: () => number; readonly graceMs?: number } = {}) {
     this.#now = options.now ?? (() => Date.now())
@@ -192,7 +193,15 @@ export class CallKeyring {
    * the one it replaces is kept for the grace period; the same epoch again replaces its member
    * list but keeps the send counter; an older epoch is ignored (returns false).
    */
-  async setKeys(keys: CallEpochKeys): Promise<boolean> {
+  setKeys(keys: CallEpochKeys): Promise<boolean> {
+    // One at a time: two epochs arriving back to back must not interleave their key derivations,
+    // or the older one could finish last and become current again.
+    const run = this.#setting.then(() => this.#install(keys))
+    this.#setting = run.catch(() => undefined)
+    return run
+  }
+
+  async #install(keys: CallEpochKeys): Promise<boolean> {
     const suite = sframeSuite(keys.suite)
     if (!(keys.baseKey instanceof Uint8Array) || keys.baseKey.length !== suite.nk) {
       throw new CallsError('invalid-key', `base key must be ${suite.nk} bytes`)

@@ -74,6 +74,9 @@ function count(reason: FrameDropReason): void {
 }
 
 function codecOf(frame: EncodedFrame, kind: 'audio' | 'video'): CallCodec | undefined {
+  // Audio packetisers never read the payload: one clear byte (Opus's TOC) suits every audio codec,
+  // and skipping getMetadata() saves work on 50 frames a second.
+  if (kind === 'audio') return 'opus'
   const metadata = frame.getMetadata() as { mimeType?: string }
   const codec = codecFromMimeType(metadata.mimeType, kind)
   // Without a MIME type in the metadata a video frame is taken as VP8, the codec calls negotiate first.

@@ -239,6 +239,26 @@ export function callKeysCaseGroups(): CaseGroup[] {
           },
         },
         {
+          name: 'epochs set back to back without waiting: the newest is current, the one before stays',
+          async run() {
+            const alice3 = new CallKeyring()
+            await alice3.setKeys(await epochKeys(3n, 0, [1]))
+            const inFlight = await alice3.encrypt(bytes(3))
+            const alice = new CallKeyring()
+            const bob = new CallKeyring()
+            const aliceKeys = await Promise.all([2n, 3n, 4n].map((epoch) => epochKeys(epoch, 0, [1])))
+            const bobKeys = await Promise.all([3n, 4n].map((epoch) => epochKeys(epoch, 1, [0])))
+            const results = await Promise.all([
+              ...aliceKeys.map((k) => alice.setKeys(k)),
+              ...bobKeys.map((k) => bob.setKeys(k)),
+            ])
+            checkEqual(results.join(','), 'true,true,true,true,true', 'each was newer when its turn came')
+            checkEqual(alice.epoch, 4n, 'the newest epoch is current')
+            check((await bob.decrypt(await alice.encrypt(bytes(1)))).kind === 'plaintext', 'sends in epoch 4')
+            check((await bob.decrypt(inFlight)).kind === 'plaintext', 'epoch 3 is kept as the previous one')
+          },
+        },
+        {
           name: 'an epoch with the same low 4 bits replaces the old one (RFC 9605 §5.2)',
           async run() {
             const alice = new CallKeyring()

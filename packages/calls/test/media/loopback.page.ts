@@ -22,8 +22,11 @@ import { benchFrames } from './frame-bench.ts'
 export interface LoopbackOptions {
   /** Without E2EE: the baseline of the benchmark. */
   readonly e2ee: boolean
-  /** Benchmark only, with `e2ee: false`: route frames through a worker that does nothing to them. */
-  readonly passthrough?: boolean
+  /**
+   * Benchmark only, with `e2ee: false`: route frames through a worker that passes them on
+   * unchanged (`'empty'`), or that also AES-GCM-encrypts a copy of each (`'aes-gcm'`).
+   */
+  readonly passthrough?: 'empty' | 'aes-gcm'
   readonly mode?: MediaE2eeMode
   readonly width: number
   readonly height: number
@@ -117,7 +120,7 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
     await bobE2ee.setKeys(await keysFor(1n, options.bobSecret ?? options.secret, 1, 0))
   }
   const passthrough =
-    options.passthrough === true && !options.e2ee
+    options.passthrough !== undefined && !options.e2ee
       ? { alice: new Worker('/passthrough-worker.js'), bob: new Worker('/passthrough-worker.js') }
       : undefined
   for (const track of stream.getTracks()) {
@@ -126,7 +129,9 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
     preferE2eeCodecs(transceiver, kind)
     aliceE2ee?.protectSender(transceiver.sender, kind)
     if (passthrough !== undefined)
-      transceiver.sender.transform = new RTCRtpScriptTransform(passthrough.alice, {})
+      transceiver.sender.transform = new RTCRtpScriptTransform(passthrough.alice, {
+        aesGcm: options.passthrough === 'aes-gcm',
+      })
   }
   const video = document.createElement('video')
   video.muted = true
@@ -169,7 +174,9 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
     const kind = transceiver.receiver.track.kind === 'audio' ? 'audio' : 'video'
     bobE2ee?.protectReceiver(transceiver.receiver, kind)
     if (passthrough !== undefined)
-      transceiver.receiver.transform = new RTCRtpScriptTransform(passthrough.bob, {})
+      transceiver.receiver.transform = new RTCRtpScriptTransform(passthrough.bob, {
+        aesGcm: options.passthrough === 'aes-gcm',
+      })
   }
   await bob.setLocalDescription(await bob.createAnswer())
   await alice.setRemoteDescription(bob.localDescription as RTCSessionDescription)

@@ -1,5 +1,5 @@
 /**
- * A forwarding SFU on werift (docs/protocol/sfu.md, docs/decisions/0010-own-sfu-on-werift.md).
+ * A forwarding SFU on werift (docs/protocol/sfu.md, docs/decisions/0011-own-sfu-on-werift.md).
  *
  * Each participant has one peer connection to the SFU: two m-lines on which it publishes its own
  * audio and video, and two per other participant on which the SFU forwards theirs. Forwarding is

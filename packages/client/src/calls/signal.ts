@@ -19,6 +19,8 @@
  *                            uint16 m_line_index;      // 0xffff: none
  *                            opaque ufrag<0..256>;
  *       case end:            uint8 reason;             // EndReason below
+ *       case group_join:     uint8 media;              // kind 0x10: in a group call (sfu.md)
+ *       case group_leave:    struct {};                // kind 0x11: left it
  *     };
  *   } CallSignal;
  *
@@ -101,6 +103,9 @@ export type CallSignalBody =
       readonly usernameFragment: string | null
     }
   | { readonly kind: 'end'; readonly reason: EndReason }
+  /** Group calls (docs/protocol/sfu.md §Group calls): "I am in this call" / "I left it". */
+  | { readonly kind: 'group-join'; readonly media: CallMedia }
+  | { readonly kind: 'group-leave' }
 
 export type CallSignal = CallSignalBody & {
   /** 32 lowercase hex digits. */
@@ -118,6 +123,9 @@ const KIND_CODES = {
   answer: 4,
   candidate: 5,
   end: 6,
+  // Group calls: their own range, so a 1:1 client never mistakes them for a ring.
+  'group-join': 0x10,
+  'group-leave': 0x11,
 } as const satisfies Record<SignalKind, number>
 const KIND_NAMES = new Map<number, SignalKind>(
   Object.entries(KIND_CODES).map(([k, v]) => [v, k as SignalKind]),
@@ -205,7 +213,10 @@ export function encodeCallSignal(signal: CallSignal): Uint8Array {
   switch (signal.kind) {
     case 'invite':
     case 'accept':
+    case 'group-join':
       out.u8(mediaByte(signal.media))
+      break
+    case 'group-leave':
       break
     case 'offer':
     case 'answer': {
@@ -317,7 +328,11 @@ export function decodeCallSignal(bytes: Uint8Array): CallSignal {
   switch (kind) {
     case 'invite':
     case 'accept':
+    case 'group-join':
       signal = { ...head, kind, media: mediaOf(r.u8()) }
+      break
+    case 'group-leave':
+      signal = { ...head, kind }
       break
     case 'offer':
     case 'answer': {

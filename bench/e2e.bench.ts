@@ -218,8 +218,10 @@ async function main(): Promise<void> {
       'off',
       '--rate-limit-device',
       'off',
+      // Room for the file's padded ciphertext: a 1 GiB file is 1,074,003,984 bytes encrypted
+      // (a 16-byte tag per 64 KiB chunk), above a 1024 MiB cap.
       '--max-blob-mb',
-      '1024',
+      String(Math.ceil(fileLayout(largestSendable(o.fileBytes)).ciphertextSize / MIB)),
       '--blob-quota-mb',
       String(8 * 1024),
     ],
@@ -360,8 +362,8 @@ async function main(): Promise<void> {
     }
 
     if (o.parts.includes('file')) {
-      // The SDK refuses a file whose padded ciphertext is above MAX_BLOB_BYTES (exactly 1 GiB):
-      // send the largest file that fits, and copy the same one for the ceiling.
+      // The SDK refuses a file whose padded ciphertext is above MAX_BLOB_BYTES (4 GiB): at most
+      // the largest file that fits (all of --file-mb up to ~4 GiB), the same one for the ceiling.
       const size = largestSendable(o.fileBytes)
       const path = join(storeDir, 'payload.bin')
       writeRandomFile(path, size)

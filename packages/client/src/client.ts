@@ -128,6 +128,8 @@ import {
   MAX_SEEN_ENVELOPES,
   MAX_VERIFICATION_INPUT_CHARS,
   MAX_VERIFIED_CONTACTS,
+  RECONNECT_MAX_MS,
+  RECONNECT_MIN_MS,
   SELF_UPDATE_INTERVAL_MS,
   SYNC_TIMEOUT_MS,
 } from './limits.ts'
@@ -392,6 +394,7 @@ export class TacitClient {
   private readonly uploading = new Set<string>()
   private ownFingerprint: Uint8Array | null = null
   private caughtUp: Promise<void> | null = null
+  private pumpRetryMs = RECONNECT_MIN_MS
 
   private constructor(
     private readonly account: AccountMaterial,
@@ -845,21 +848,36 @@ export class TacitClient {
   private pump(): void {
     if (this.pumping || !this.ready || this.closed) return
     this.pumping = true
+    let stalled = false
     void this.exclusive(async () => {
       while (this.inbox.length > 0 && !this.closed) {
         const frame = this.inbox.shift()!
         try {
           await this.handleLocked(frame)
-        } catch {
+        } catch (error) {
+          if (isTransient(error)) {
+            // A directory lookup (a Welcome's or a commit's new members) timed out or the
+            // network failed: keep the frame first in line and try again shortly, in mailbox
+            // order, rather than drop a Welcome or a commit for good.
+            this.inbox.unshift(frame)
+            stalled = true
+            break
+          }
           // A frame we could not handle stays unacknowledged and comes back on the next
-          // connection (store or network trouble); malformed input was acknowledged inside.
+          // connection (store trouble); malformed input was acknowledged inside.
         }
       }
     }).finally(() => {
       this.pumping = false
       void this.flushAcks()
       void this.flushReceipts().catch(() => undefined)
-      if (this.inbox.length > 0) this.pump()
+      if (stalled) {
+        this.pumpRetryMs = Math.min(RECONNECT_MAX_MS, this.pumpRetryMs * 2)
+        setTimeout(() => this.pump(), this.pumpRetryMs).unref?.()
+      } else {
+        this.pumpRetryMs = RECONNECT_MIN_MS
+        if (this.inbox.length > 0) this.pump()
+      }
     })
   }
 
@@ -1016,6 +1034,7 @@ export class TacitClient {
     try {
       group = await this.joinFromWelcome(envelope.welcome, record)
     } catch (error) {
+      if (isTransient(error)) throw error // Tried again (pump); the Welcome is not lost.
       await this.dropEnvelope(envelope.id, seq)
       this.emit('alert', { kind: 'undecryptable', conversationId: '', reason: reasonOf(error) })
       return
@@ -1149,6 +1168,7 @@ export class TacitClient {
     try {
       result = await processMessage(group, this.configFor(c), envelope.mls)
     } catch (error) {
+      if (isTransient(error)) throw error // Tried again (pump), in mailbox order.
       await this.dropEnvelope(envelope.id, frame.seq)
       // A message from before we joined, or from an epoch we no longer keep, is expected.
       if (!ProtocolError.is(error, 'wrong-epoch')) {
@@ -2136,6 +2156,20 @@ export class TacitClient {
 function checkMessageId(hex: MessageId): Uint8Array {
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new ClientError('usage', 'a message id is 32 hex digits')
   return hexToBytes(hex)
+}
+
+/**
+ * A lookup that timed out or a network failure: worth trying again, unlike a bad message. The
+ * MLS layer wraps what the authentication service's lookups throw (a ProtocolError whose cause
+ * is ours), so the cause chain is followed.
+ */
+function isTransient(error: unknown): boolean {
+  let e: unknown = error
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
+    if (ClientError.is(e, 'timeout') || ClientError.is(e, 'network')) return true
+    e = e.cause
+  }
+  return false
 }
 
 function reasonOf(error: unknown): string {

@@ -9,6 +9,7 @@ import { nodeBackend } from '@tacit/crypto/node/backend'
 import { TacitClient } from '../src/client.ts'
 import { nodeTransport } from '../src/node/ws-transport.ts'
 import { createAccount, newStore, Recorder } from './support/clients.ts'
+import { mitmTransport } from './support/mitm.ts'
 import { dropSchema, type ServerProcess, startServer } from './support/server.ts'
 
 function suite(backend: 'sqlite' | 'postgres'): void {
@@ -162,6 +163,33 @@ function suite(backend: 'sqlite' | 'postgres'): void {
         frank.recorder.events.alert.filter((a) => a.kind === 'undecryptable'),
         [],
       )
+    })
+
+    it('a Welcome whose member lookups fail for a while is joined once they succeed, not dropped', async () => {
+      const mitm = mitmTransport()
+      const gina = await createAccount(server.url, await server.invite(), 'gina', undefined, {
+        transport: mitm,
+      })
+      clients.push(gina.client)
+      const hank = await account('hank')
+      let failures = 0
+      // gina's directory lookups of hank fail (as a timeout or a dropped connection would) the
+      // first three times.
+      mitm.set(async (request, forward) => {
+        if (new URL(request.url).pathname === '/v1/accounts/hank' && failures < 3) {
+          failures++
+          throw new TypeError('fetch failed')
+        }
+        return forward(request)
+      })
+      const id = await alice.client.createConversation({ members: ['gina', 'hank'], name: 'flaky' })
+      await gina.client.sync()
+      assert.equal(failures, 3)
+      assert.deepEqual((await gina.client.conversation(id)).members, ['alice', 'gina', 'hank'])
+      assert.deepEqual(gina.recorder.events.alert, [])
+      await hank.client.sendText(id, 'hello gina')
+      await gina.client.sync()
+      assert.deepEqual(gina.recorder.texts(id), ['hello gina'])
     })
 
     it('concurrent commits from two members both land, nobody is stuck', async () => {

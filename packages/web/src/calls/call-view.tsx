@@ -9,6 +9,7 @@ import type { ConversationSummary, TacitClient } from '@tacit/client/client'
 import { useEffect, useReducer, useRef } from 'preact/hooks'
 import { formatTime } from '../ui/format.ts'
 import { type CallController, type CallState, callControllerFor } from './call-controller.ts'
+import { GroupCallButtons, GroupCallPanel } from './group-call-view.tsx'
 
 /** Re-renders on every change of the client's call controller. */
 export function useCalls(client: TacitClient): CallController {
@@ -24,6 +25,8 @@ export function CallButtons(props: { client: TacitClient; conversation: Conversa
   const calls = useCalls(client)
   const others = conversation.members.filter((m) => m !== client.handle)
   const peer = others[0]
+  if (others.length > 1)
+    return <GroupCallButtons client={client} conversation={conversation} busy={calls.state !== null} />
   if (!conversation.active || others.length !== 1 || peer === undefined) return null
   const busy = calls.state !== null
   const start = (video: boolean) =>
@@ -107,7 +110,7 @@ export function CallPanel(props: { client: TacitClient; onOpen?: (conversationId
     if (phase === 'incoming') accept.current?.focus()
   }, [phase])
   if (s === null) {
-    if (problem === null) return null
+    if (problem === null) return <GroupCallPanel client={props.client} />
     return (
       <div class="tc-call-problem" role="alert">
         <span>{problem}</span>

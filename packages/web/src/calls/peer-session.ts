@@ -41,6 +41,9 @@ export interface PeerSessionOptions {
 /** Remote candidates held until the remote description is set; more than this is refused. */
 const MAX_PENDING_CANDIDATES = 256
 const KINDS = ['audio', 'video'] as const
+/** Looks for the peer's certificate in the stats, this many times this far apart, before refusing. */
+const CERTIFICATE_LOOKUPS = 10
+const CERTIFICATE_LOOKUP_INTERVAL_MS = 200
 
 export class PeerSession {
   readonly pc: RTCPeerConnection
@@ -174,10 +177,19 @@ export class PeerSession {
     return fingerprintFromText(cert.fingerprintAlgorithm, cert.fingerprint)
   }
 
-  /** True only if the connected peer's certificate is the one its signed signal named. */
+  /**
+   * True only if the connected peer's certificate is the one its signed signal named. The stats
+   * may trail the 'connected' event by a moment: a missing certificate is asked for again a few
+   * times; a different one is refused at once.
+   */
   async verifyRemoteFingerprint(signed: DtlsFingerprint): Promise<boolean> {
-    const actual = await this.remoteFingerprint().catch(() => null)
-    return actual !== null && sameFingerprint(actual, signed)
+    for (let attempt = 0; attempt < CERTIFICATE_LOOKUPS; attempt++) {
+      if (this.closed) return false
+      const actual = await this.remoteFingerprint().catch(() => null)
+      if (actual !== null) return sameFingerprint(actual, signed)
+      await new Promise((r) => setTimeout(r, CERTIFICATE_LOOKUP_INTERVAL_MS))
+    }
+    return false
   }
 
   sender(kind: 'audio' | 'video'): RTCRtpSender | undefined {

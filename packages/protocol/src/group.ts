@@ -510,7 +510,7 @@ export async function processMessage(
           plaintext: opened.applicationData,
           authenticatedData: header.authenticatedData,
           sender: memberAt(state, opened.senderLeafIndex),
-          epoch: header.epoch,
+          epoch: state.groupContext.epoch,
           consumed: opened.consumed,
         }
       }

@@ -117,12 +117,10 @@ class StrictReader {
     return v
   }
 
-  u64(): bigint | undefined {
-    if (this.offset + 8 > this.bytes.length) return undefined
-    const hi = readU32(this.bytes, this.offset)
-    const lo = readU32(this.bytes, this.offset + 4)
-    this.offset += 8
-    return (BigInt(hi) << 32n) | BigInt(lo)
+  skip(length: number): boolean {
+    if (this.offset + length > this.bytes.length) return false
+    this.offset += length
+    return true
   }
 
   vector(): Uint8Array | undefined {
@@ -265,6 +263,8 @@ interface EpochEncoding {
   readonly groupIdEpoch: Uint8Array
   /** §6.3.2 SenderDataAAD: group_id, epoch, content_type = application. */
   readonly senderDataAad: Uint8Array
+  /** §6.3.1 PrivateContentAAD for empty authenticated_data, the usual case. */
+  readonly contentAadEmpty: Uint8Array
 }
 
 const epochEncodings = new WeakMap<GroupContext, EpochEncoding>()
@@ -288,6 +288,8 @@ function epochEncoding(context: GroupContext): EpochEncoding {
   const senderDataAad = new Uint8Array(groupIdEpoch.length + 1)
   senderDataAad.set(groupIdEpoch, 0)
   senderDataAad[groupIdEpoch.length] = CONTENT_TYPE_APPLICATION
+  const contentAadEmpty = new Uint8Array(senderDataAad.length + 1)
+  contentAadEmpty.set(senderDataAad, 0)
   const entry: EpochEncoding = {
     source: context,
     groupId: context.groupId,
@@ -298,6 +300,7 @@ function epochEncoding(context: GroupContext): EpochEncoding {
     groupContext: encodeGroupContext(context),
     groupIdEpoch,
     senderDataAad,
+    contentAadEmpty,
   }
   epochEncodings.set(context, entry)
   return entry
@@ -305,6 +308,7 @@ function epochEncoding(context: GroupContext): EpochEncoding {
 
 /** §6.3.1 PrivateContentAAD: group_id, epoch, content_type = application, authenticated_data<V>. */
 function contentAad(epoch: EpochEncoding, authenticatedData: Uint8Array): Uint8Array {
+  if (authenticatedData.length === 0) return epoch.contentAadEmpty
   const head = epoch.senderDataAad
   const out = new Uint8Array(head.length + vectorSize(authenticatedData.length))
   out.set(head, 0)
@@ -455,8 +459,8 @@ export async function sealApplicationMessage(
 
 /** The fields of an encoded MLSMessage holding an application PrivateMessage. */
 export interface ApplicationMessageHeader {
-  readonly groupId: Uint8Array
-  readonly epoch: bigint
+  /** group_id<V> || uint64 epoch as they are on the wire (compared with the epoch's own bytes). */
+  readonly groupIdEpoch: Uint8Array
   readonly authenticatedData: Uint8Array
   readonly encryptedSenderData: Uint8Array
   readonly ciphertext: Uint8Array
@@ -469,9 +473,10 @@ export interface ApplicationMessageHeader {
 export function parseApplicationMessage(bytes: Uint8Array): ApplicationMessageHeader | undefined {
   const r = new StrictReader(bytes)
   if (r.u16() !== PROTOCOL_VERSION_MLS10 || r.u16() !== WIRE_FORMAT_PRIVATE_MESSAGE) return undefined
-  const groupId = r.vector()
-  const epoch = r.u64()
-  if (groupId === undefined || epoch === undefined || r.u8() !== CONTENT_TYPE_APPLICATION) return undefined
+  const start = r.offset
+  if (r.vector() === undefined || !r.skip(8)) return undefined
+  const groupIdEpoch = bytes.subarray(start, r.offset)
+  if (r.u8() !== CONTENT_TYPE_APPLICATION) return undefined
   const authenticatedData = r.vector()
   const encryptedSenderData = r.vector()
   const ciphertext = r.vector()
@@ -483,7 +488,7 @@ export function parseApplicationMessage(bytes: Uint8Array): ApplicationMessageHe
   ) {
     return undefined
   }
-  return { groupId, epoch, authenticatedData, encryptedSenderData, ciphertext }
+  return { groupIdEpoch, authenticatedData, encryptedSenderData, ciphertext }
 }
 
 export interface OpenedApplicationMessage {
@@ -513,14 +518,10 @@ export async function openApplicationMessageInOrder(
 ): Promise<OpenedApplicationMessage | undefined> {
   try {
     const context = state.groupContext
-    if (
-      context.version !== 'mls10' ||
-      message.epoch !== context.epoch ||
-      !sameBytes(message.groupId, context.groupId)
-    ) {
-      return undefined
-    }
+    if (context.version !== 'mls10') return undefined
     const epoch = epochEncoding(context)
+    // This group and its current epoch, byte for byte (other epochs go to the library).
+    if (!sameBytes(message.groupIdEpoch, epoch.groupIdEpoch)) return undefined
 
     // §6.3.2: who sent it, at which generation, with which reuse guard.
     const sd = await senderDataKeys(cs, state.keySchedule.senderDataSecret, message.ciphertext)

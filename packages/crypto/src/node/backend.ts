@@ -247,7 +247,12 @@ export const nodeBackend: CryptoBackend = {
       if (length <= hashLength) {
         // One block (every MLS ExpandWithLabel of a key, nonce or secret): T(1) = HMAC(PRK, info | 1).
         const block = createHmac(hashName(hash), prk).update(info).update(FIRST_BLOCK).digest()
-        return length === hashLength ? toBytes(block) : new Uint8Array(block.subarray(0, length))
+        if (length === hashLength) return toBytes(block)
+        // A short output (an AEAD key or nonce) is copied byte by byte: cheaper than a Buffer view.
+        const out = new Uint8Array(length)
+        for (let i = 0; i < length; i++) out[i] = block[i]!
+        block.fill(0)
+        return out
       }
       const out = new Uint8Array(Math.ceil(length / hashLength) * hashLength)
       let previous: Uint8Array = new Uint8Array(0)

@@ -133,28 +133,59 @@ function byteLength(value: bigint): number {
   return n
 }
 
+/** Bytes needed for a non-negative safe integer (at least 1). */
+function byteLengthOfNumber(value: number): number {
+  let n = 1
+  for (let v = Math.floor(value / 256); v > 0; v = Math.floor(v / 256)) n++
+  return n
+}
+
 function checkUint64(value: bigint, field: string): void {
   if (typeof value !== 'bigint' || value < 0n || value > MAX_SFRAME_UINT64) {
     throw new CallsError('usage', `${field} must be a bigint in 0..2^64-1`)
   }
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/** Writes `value` big-endian into out[offset .. offset+length); numbers for speed, bigints beyond 2^53. */
+function writeUint(out: Uint8Array, offset: number, value: bigint, length: number): void {
+  if (value <= MAX_SAFE) {
+    let v = Number(value)
+    for (let i = offset + length - 1; i >= offset; i--) {
+      out[i] = v % 256
+      v = Math.floor(v / 256)
+    }
+    return
+  }
+  for (let i = 0; i < length; i++) out[offset + length - 1 - i] = Number((value >> BigInt(8 * i)) & 0xffn)
+}
+
+function uintLength(value: bigint): number {
+  return value <= MAX_SAFE ? byteLengthOfNumber(Number(value)) : byteLength(value)
+}
+
 /** RFC 9605 §4.3: values 0..7 sit in the config byte; larger ones in the minimum number of bytes. */
 export function encodeSFrameHeader(kid: bigint, ctr: bigint): Uint8Array {
   checkUint64(kid, 'kid')
   checkUint64(ctr, 'ctr')
-  const kidLength = kid < 8n ? 0 : byteLength(kid)
-  const ctrLength = ctr < 8n ? 0 : byteLength(ctr)
+  const kidLength = kid < 8n ? 0 : uintLength(kid)
+  const ctrLength = ctr < 8n ? 0 : uintLength(ctr)
   const out = new Uint8Array(1 + kidLength + ctrLength)
   const k = kidLength === 0 ? Number(kid) : 0x08 | (kidLength - 1)
   const c = ctrLength === 0 ? Number(ctr) : 0x08 | (ctrLength - 1)
   out[0] = (k << 4) | c
-  for (let i = 0; i < kidLength; i++) out[kidLength - i] = Number((kid >> BigInt(8 * i)) & 0xffn)
-  for (let i = 0; i < ctrLength; i++) out[kidLength + ctrLength - i] = Number((ctr >> BigInt(8 * i)) & 0xffn)
+  if (kidLength > 0) writeUint(out, 1, kid, kidLength)
+  if (ctrLength > 0) writeUint(out, 1 + kidLength, ctr, ctrLength)
   return out
 }
 
 function readUint(bytes: Uint8Array, offset: number, length: number): bigint {
+  if (length <= 6) {
+    let value = 0
+    for (let i = 0; i < length; i++) value = value * 256 + bytes[offset + i]!
+    return BigInt(value)
+  }
   let value = 0n
   for (let i = 0; i < length; i++) value = (value << 8n) | BigInt(bytes[offset + i]!)
   return value
@@ -174,14 +205,15 @@ export function decodeSFrameHeader(bytes: Uint8Array): SFrameHeader {
   const ctrLength = y ? (config & 0x07) + 1 : 0
   const length = 1 + kidLength + ctrLength
   if (bytes.length < length) throw new CallsError('invalid-header', 'truncated SFrame header')
-  const kid = x ? readUint(bytes, 1, kidLength) : BigInt((config >> 4) & 0x07)
-  const ctr = y ? readUint(bytes, 1 + kidLength, ctrLength) : BigInt(config & 0x07)
+  // Minimal encoding: an extended field's first byte is non-zero and its value is at least 8.
   if (
-    (x && (kid < 8n || byteLength(kid) !== kidLength)) ||
-    (y && (ctr < 8n || byteLength(ctr) !== ctrLength))
+    (x && (bytes[1] === 0 || (kidLength === 1 && bytes[1]! < 8))) ||
+    (y && (bytes[1 + kidLength] === 0 || (ctrLength === 1 && bytes[1 + kidLength]! < 8)))
   ) {
     throw new CallsError('invalid-header', 'SFrame KID or CTR is not minimally encoded')
   }
+  const kid = x ? readUint(bytes, 1, kidLength) : BigInt((config >> 4) & 0x07)
+  const ctr = y ? readUint(bytes, 1 + kidLength, ctrLength) : BigInt(config & 0x07)
   return { kid, ctr, length }
 }
 
@@ -367,9 +399,17 @@ export async function importSFrameAeadKey(suiteId: SFrameSuiteId, key: Uint8Arra
 /** RFC 9605 §4.4.3: nonce = sframe_salt XOR encode_big_endian(CTR, Nn). */
 export function sframeNonce(salt: Uint8Array, ctr: bigint): Uint8Array {
   const nonce = Uint8Array.from(salt)
+  if (ctr <= MAX_SAFE) {
+    let value = Number(ctr)
+    for (let i = nonce.length - 1; i >= 0 && value > 0; i--) {
+      nonce[i] = nonce[i]! ^ (value % 256)
+      value = Math.floor(value / 256)
+    }
+    return nonce
+  }
   let value = ctr
   for (let i = nonce.length - 1; i >= 0 && value > 0n; i--) {
-    nonce[i]! ^= Number(value & 0xffn)
+    nonce[i] = nonce[i]! ^ Number(value & 0xffn)
     value >>= 8n
   }
   return nonce

@@ -4,8 +4,10 @@
  *
  * - bundle: gzip size of what the first page loads — the HTML, the entry script and CSS it names
  *   (before the first screen shows), and every script and stylesheet the page fetched by the time
- *   the onboarding form is usable (the shell prefetches the SDK and the screens). Baseline: the
- *   Preact runtime alone (preact + hooks), the floor of any Preact app.
+ *   the onboarding form is usable (the shell prefetches the SDK and the screens); and, apart, the
+ *   scripts and styles left for later (loaded when a feature is first used: the QR decoder when
+ *   the camera scans, …). Baseline: the Preact runtime alone (preact + hooks), the floor of any
+ *   Preact app.
  * - unlock: from navigation to an unlocked conversation list (the passphrase typed as soon as the
  *   unlock form shows), split into load → form, and submit → list. The Argon2id part is measured
  *   on its own in the same page: a wrong passphrase fails only after Argon2id (m = 64 MiB, t = 3)
@@ -20,7 +22,7 @@
  * Flags: --json (the table goes to stderr, one JSON object on stdout's last line), --messages N
  * (default 200), --runs K (unlock repetitions, default 3).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -150,11 +152,17 @@ async function main(): Promise<void> {
     const sizeOf = (paths: Iterable<string>) =>
       [...paths].reduce((n, p) => n + gzipBytes(readFileSync(join(build.dir, p))), 0)
     const htmlGzip = gzipBytes(readFileSync(join(build.dir, 'index.html')))
+    // The rest of the build loads only when a feature is first used (the QR decoder on a scan, …).
+    const onDemand = readdirSync(join(build.dir, 'assets'))
+      .map((f) => `/assets/${f}`)
+      .filter((p) => /\.(js|css)$/.test(p) && !fetched.has(p))
     const bundle = {
       firstScreenGzipBytes: htmlGzip + sizeOf(entry),
       firstScreenFiles: entry.length + 1,
       startupGzipBytes: htmlGzip + sizeOf(fetched),
       startupFiles: fetched.size + 1,
+      onDemandGzipBytes: sizeOf(onDemand),
+      onDemandFiles: onDemand.length,
       preactRuntimeGzipBytes: preactBaseline(),
     }
 
@@ -294,6 +302,9 @@ async function main(): Promise<void> {
     )
     log(
       `  start-up (all fetched before form)   ${String(bundle.startupGzipBytes).padStart(8)}  ${bundle.startupFiles}`,
+    )
+    log(
+      `  on first use only (not at start-up)  ${String(bundle.onDemandGzipBytes).padStart(8)}  ${bundle.onDemandFiles}`,
     )
     log(`  baseline: Preact runtime alone       ${String(bundle.preactRuntimeGzipBytes).padStart(8)}`)
     log('')

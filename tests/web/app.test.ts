@@ -61,6 +61,30 @@ const screenshotDir =
     ? join(REPO_ROOT, 'docs/screenshots')
     : mkdtempSync(join(tmpdir(), 'tacit-web-screens-'))
 
+/**
+ * Starts watching the page for an element matching `selector` (a MutationObserver, so an element
+ * that comes and goes between two polls still counts); `seen` tells whether one appeared since.
+ */
+async function watchFor(page: Page, selector: string): Promise<void> {
+  await page.evaluate((sel) => {
+    const w = window as unknown as { __tcSeen: boolean; __tcObserver?: MutationObserver }
+    w.__tcObserver?.disconnect()
+    w.__tcSeen = document.querySelector(sel) !== null
+    w.__tcObserver = new MutationObserver(() => {
+      if (document.querySelector(sel) !== null) w.__tcSeen = true
+    })
+    w.__tcObserver.observe(document.body, { childList: true, subtree: true, attributes: true })
+  }, selector)
+}
+
+async function seen(page: Page): Promise<boolean> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __tcSeen: boolean; __tcObserver?: MutationObserver }
+    w.__tcObserver?.disconnect()
+    return w.__tcSeen
+  })
+}
+
 describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }, () => {
   let build: WebBuild | null = null
   let server: E2eServer | null = null
@@ -241,6 +265,7 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
 
   it('sends files web → CLI and CLI → web, checked byte for byte', { timeout: TEST_TIMEOUT_MS }, async () => {
     const fromWeb = randomBytes(WEB_FILE_BYTES)
+    await watchFor(alice, 'progress[aria-label="Sending notes.bin"]')
     await alice.locator('input[type="file"]').setInputFiles({
       name: 'notes.bin',
       mimeType: 'application/octet-stream',
@@ -258,6 +283,7 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
         .catch(() => '')}`,
     )
     await alice.locator('.tc-uploads').waitFor({ state: 'detached' })
+    assert.equal(await seen(alice), true, 'the upload showed its progress')
     const read = await carol!.run<{ messages: { id: string; file?: { name: string; size: number } }[] }>([
       'read',
       'team',
@@ -274,6 +300,7 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
     await carol!.run(['file', 'send', 'team', source])
     const card = message(bob, 'from-cli.bin')
     await card.waitFor()
+    await watchFor(bob, 'progress[aria-label="Downloading from-cli.bin"]')
     const download = bob.waitForEvent('download', { timeout: STEP_TIMEOUT_MS })
     await card.getByRole('button', { name: 'Download from-cli.bin' }).click()
     const saved = await download
@@ -282,6 +309,7 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
     const path = join(work, 'from-cli-at-bob.bin')
     await saved.saveAs(path)
     assert.ok(readFileSync(path).equals(fromCli), 'the file bob saved is the one carol sent')
+    assert.equal(await seen(bob), true, 'the download showed its progress')
 
     // Open on alice's screen, so read at once: no unread count stays on it.
     await message(alice, 'from-cli.bin').waitFor()
@@ -306,6 +334,32 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
       'list',
     ])
     assert.equal(after.conversations.find((c) => c.name === 'team')?.active, false)
+  })
+
+  it('chats 1:1 between the web and the CLI, both ways', { timeout: TEST_TIMEOUT_MS }, async () => {
+    // carol's CLI starts the chat with alice's browser (a 1:1 chat to a handle is made on first send).
+    await carol!.run(['send', 'alice', 'hello alice, from a terminal'])
+    await alice.waitForFunction(
+      () =>
+        [...document.querySelectorAll('.tc-conversation')].some((b) =>
+          /^carol, 1 unread$/.test(b.getAttribute('aria-label') ?? ''),
+        ),
+      undefined,
+      { timeout: STEP_TIMEOUT_MS },
+    )
+    await openConversation(alice, 'carol')
+    await message(alice, 'hello alice, from a terminal').waitFor()
+    await sendText(alice, 'hello carol, from a browser')
+    const read = await carol!.run<{ messages: { sender: string; text?: string }[] }>(['read', 'alice'])
+    assert.deepEqual(
+      read.messages.map((m) => [m.sender, m.text]),
+      [
+        ['carol', 'hello alice, from a terminal'],
+        ['alice', 'hello carol, from a browser'],
+      ],
+    )
+    // carol's CLI read it: alice's browser shows it read.
+    await message(alice, 'hello carol, from a browser').locator('.tc-status[data-state="read"]').waitFor()
   })
 
   it(
@@ -401,6 +455,7 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
         await navigate(alice, 'Devices')
         await devices.getByRole('button', { name: 'Revoke' }).click()
         await alice.getByText('Device revoked.').waitFor()
+        await devices.getByRole('listitem').nth(1).waitFor({ state: 'detached' })
         assert.equal(await devices.getByRole('listitem').count(), 1)
         assert.equal(await devices.getByText('this browser').count(), 1)
         // The revoked device can no longer use the account.
@@ -527,6 +582,32 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
     await unlock(bob, PASSPHRASE.bob)
     await conversationsShown(bob)
   })
+
+  it(
+    'changes the passphrase in settings: the old one no longer unlocks, the new one does',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const next = 'bob second passphrase'
+      await navigate(bob, 'Settings')
+      // A wrong current passphrase is refused and changes nothing.
+      await bob.getByLabel('Current passphrase').fill('not bob passphrase')
+      await bob.getByLabel('New passphrase', { exact: true }).fill(next)
+      await bob.getByLabel('New passphrase again').fill(next)
+      await bob.getByRole('button', { name: 'Change passphrase' }).click()
+      await bob.locator('.tc-page .tc-error[role="alert"]').waitFor()
+      await bob.getByLabel('Current passphrase').fill(PASSPHRASE.bob)
+      await bob.getByRole('button', { name: 'Change passphrase' }).click()
+      await bob.getByText('Passphrase changed.').waitFor()
+
+      await bob.getByRole('button', { name: 'Lock now' }).click()
+      await unlock(bob, PASSPHRASE.bob)
+      await bob.locator('#unlock-error').waitFor()
+      await unlock(bob, next)
+      await conversationsShown(bob)
+      await openConversation(bob, 'alice')
+      await message(bob, 'after your reload').waitFor()
+    },
+  )
 
   it('saved a screenshot of every main screen at both widths, and no page error', () => {
     assert.equal(shots.length, SCREENS.length * 2)

@@ -29,8 +29,9 @@ export function Devices(props: { client: TacitClient }) {
       return true
     })
     if (ok) {
-      setStatus('Device revoked.')
+      // The list first, then the announcement, so a screen reader's "revoked" matches what shows.
       await reload()
+      setStatus('Device revoked.')
     }
   }
   const approve = async (e: Event) => {

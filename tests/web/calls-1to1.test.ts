@@ -39,6 +39,7 @@ import {
   conversationButton,
   DESKTOP,
   openConversation,
+  PHONE,
   register,
   STEP_TIMEOUT_MS,
   sendText,
@@ -468,6 +469,25 @@ describe('1:1 calls in Chromium', { timeout: SUITE_TIMEOUT_MS }, () => {
       } finally {
         await setCallHook(u.alice, 'relayOnly', false)
         await setCallHook(u.bob, 'relayOnly', false)
+      }
+    },
+  )
+
+  it(
+    'keeps the chat title and the call buttons on a phone-width screen',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      await u.bob.setViewportSize(PHONE)
+      try {
+        await u.bob.getByRole('heading', { name: 'alice', level: 2 }).waitFor({ state: 'visible' })
+        const title = await u.bob.getByRole('heading', { name: 'alice', level: 2 }).boundingBox()
+        assert.ok(title !== null && title.width > 20, `the title has room (${JSON.stringify(title)})`)
+        for (const name of ['Audio call alice', 'Video call alice']) {
+          const box = await u.bob.getByRole('button', { name }).boundingBox()
+          assert.ok(box !== null && box.x >= 0 && box.x + box.width <= PHONE.width, `${name} on screen`)
+        }
+      } finally {
+        await u.bob.setViewportSize(DESKTOP)
       }
     },
   )

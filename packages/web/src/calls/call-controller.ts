@@ -185,16 +185,18 @@ export class CallController {
         return
       }
       this.update(live, { localStream: stream })
+      // Before the invite goes: an accept may come back before `send` returns, and it replaces
+      // this timer with the connect timeout.
+      live.timer = setTimeout(() => {
+        if (live.state.phase !== 'outgoing') return
+        void this.send(live, { kind: 'end', callId, to: null, reason: 'unanswered' }).catch(() => undefined)
+        this.finish(live, 'no-answer', `${peerHandle} did not answer`)
+      }, callTestHooks()?.ringMs ?? RING_MS)
       await this.send(live, { kind: 'invite', callId, to: null, media })
     } catch (error) {
       this.finish(live, 'failed', `Could not start the call: ${messageOf(error)}`)
       throw error
     }
-    live.timer = setTimeout(() => {
-      if (live.state.phase !== 'outgoing') return
-      void this.send(live, { kind: 'end', callId, to: null, reason: 'unanswered' }).catch(() => undefined)
-      this.finish(live, 'no-answer', `${peerHandle} did not answer`)
-    }, callTestHooks()?.ringMs ?? RING_MS)
   }
 
   async accept(): Promise<void> {

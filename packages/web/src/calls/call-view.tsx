@@ -41,7 +41,8 @@ export function CallButtons(props: { client: TacitClient; conversation: Conversa
         title={`Audio call ${peer}`}
         onClick={() => start(false)}
       >
-        <span aria-hidden="true">📞</span> Call
+        <span aria-hidden="true">📞</span>
+        <span class="tc-call-label">Call</span>
       </button>
       <button
         type="button"
@@ -51,7 +52,8 @@ export function CallButtons(props: { client: TacitClient; conversation: Conversa
         title={`Video call ${peer}`}
         onClick={() => start(true)}
       >
-        <span aria-hidden="true">🎥</span> Video
+        <span aria-hidden="true">🎥</span>
+        <span class="tc-call-label">Video</span>
       </button>
     </>
   )

@@ -68,6 +68,14 @@ export interface GroupCallTestHooks {
   mediaStats?: () => Promise<CallMediaE2eeStats>
   /** The epochs whose keys were installed, in order. */
   epochs?: string[]
+  /** The current call's id (the test computes the SFU room from it). */
+  callId?: string
+  /**
+   * Only with `exposeKeys` set by the test: every epoch's base key and our leaf, so the test can
+   * show that what the SFU forwards decrypts with them and with nothing else.
+   */
+  exposeKeys?: boolean
+  keys?: { epoch: string; baseKey: number[]; ownLeafIndex: number }[]
   trace?: string[]
 }
 
@@ -258,6 +266,15 @@ export class GroupCallController {
       } as RTCConfiguration)
       live.pc = pc
       if (hooks) hooks.peerConnection = pc
+      // Our tracks go in with addTrack before the SFU's first offer, so its publishing m-lines take
+      // over these transceivers (JSEP §5.10) and the transforms are there from the start: in
+      // Chromium a transform set on a sender that setRemoteDescription created sees no frames.
+      for (const track of stream.getTracks()) {
+        const kind = track.kind as 'audio' | 'video'
+        const sender = pc.addTrack(track, stream)
+        e2ee.protectSender(sender, kind)
+        live.protectedSenders.add(sender)
+      }
       pc.onicecandidate = (e) => {
         if (e.candidate && e.candidate.candidate !== '')
           this.sfuSend(live, {
@@ -549,6 +566,15 @@ export class GroupCallController {
       if (hooks) {
         hooks.epochs ??= []
         hooks.epochs.push(String(material.epoch))
+        hooks.callId = live.state.callId
+        if (hooks.exposeKeys === true) {
+          hooks.keys ??= []
+          hooks.keys.push({
+            epoch: String(material.epoch),
+            baseKey: [...keys.baseKey],
+            ownLeafIndex: material.ownLeafIndex,
+          })
+        }
       }
       trace(`keys epoch ${material.epoch} members ${others.length}`)
     })

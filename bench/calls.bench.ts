@@ -7,11 +7,13 @@
  *    (1.2 KB) and video key frames (30 KB) through the real path (clear codec bytes, SFrame,
  *    replay window); baseline in the same run: WebCrypto AES-256-GCM of the same bytes.
  * 2. Browser CPU at 360p: a loopback call in one page (fake camera 640x360 at 30 fps and
- *    microphone, VP8 + Opus), without and with E2EE, alternating, `--rounds` times each. CPU is
- *    utime + stime of every Chromium process (the descendants of this Node process, from
- *    /proc/<pid>/stat) over a `--seconds` window after a warm-up: CPU-seconds, so the figure holds
- *    on a shared machine where wall time would not. Printed as CPU-seconds per second of call and
- *    per decoded frame, and the ratio E2EE / baseline (target: at most 1.15).
+ *    microphone, VP8 + Opus) in four configurations, alternating, `--rounds` times each: no
+ *    transform (the baseline), an empty transform worker (the mechanism's own cost), a transform
+ *    worker doing one raw WebCrypto AES-GCM per frame (the crypto floor), and E2EE (the SFrame
+ *    worker). CPU is utime + stime of every Chromium process (the descendants of this Node
+ *    process, from /proc/<pid>/stat) over a `--seconds` window after a warm-up: CPU-seconds, so
+ *    the figure holds on a shared machine where wall time would not. Printed per second of call,
+ *    per decoded frame and by process type, with the ratio E2EE / baseline (target: at most 1.15).
  */
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'

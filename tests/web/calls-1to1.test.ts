@@ -474,6 +474,45 @@ describe('1:1 calls in Chromium', { timeout: SUITE_TIMEOUT_MS }, () => {
   )
 
   it(
+    'a second caller hears busy while a call runs, and the call goes on',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const context = await chromium!.browser.newContext({ viewport: DESKTOP })
+      contexts.push(context)
+      await context.addInitScript(INSTALL_CALL_HOOKS)
+      const carol = await context.newPage()
+      carol.setDefaultTimeout(STEP_TIMEOUT_MS)
+      carol.on('pageerror', (e) => pageErrors.push(e.message))
+      await register(carol, {
+        url: server!.url,
+        invite: await server!.invite(),
+        handle: 'carol',
+        passphrase: 'carol calls too 789',
+      })
+      await startConversation(carol, 'bob')
+      await sendText(carol, 'are you there?')
+      await conversationButton(u.bob, 'carol').first().waitFor({ timeout: STEP_TIMEOUT_MS })
+      await connectCall(u, 'bob', false)
+      await active(u.alice)
+      await active(u.bob)
+      await carol.getByRole('button', { name: 'Audio call bob' }).click()
+      await notice(carol, 'bob is busy').waitFor({ timeout: MEDIA_GUARD_MS })
+      await callGone(carol)
+      // Bob never rang; carol's attempt is a notice in their conversation.
+      assert.equal(await u.bob.getByRole('alertdialog').count(), 0)
+      await openConversation(u.bob, 'carol')
+      await notice(u.bob, 'Missed call from carol (you were in a call)').waitFor({ timeout: STEP_TIMEOUT_MS })
+      // The running call was not disturbed.
+      await u.alice.locator('section.tc-call[data-phase="active"]').waitFor()
+      await u.bob.locator('section.tc-call[data-phase="active"]').waitFor()
+      await u.bob.getByRole('button', { name: 'Hang up' }).click()
+      await callGone(u.alice)
+      await callGone(u.bob)
+      await openConversation(u.bob, 'alice')
+    },
+  )
+
+  it(
     'keeps the chat title and the call buttons on a phone-width screen',
     { timeout: TEST_TIMEOUT_MS },
     async () => {

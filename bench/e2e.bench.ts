@@ -326,15 +326,20 @@ async function main(): Promise<void> {
           async () => {
             const t0 = performance.now()
             const t0Wall = performance.timeOrigin + t0
+            const cpu0 = process.cpuUsage()
             const id = await profileWindow(o.profileDir, 'group-create', () =>
               owner!.client.createConversation({ members: members.handles, name: 'bench group' }),
             )
             const returned = performance.now()
+            // The creator's own CPU time (this process runs only it now): the figure a loaded
+            // machine does not inflate, unlike the wall time.
+            const cpu = process.cpuUsage(cpu0)
             const joins = await members.joined(id, JOIN_TIMEOUT_MS)
             return {
               members: members.handles.length,
               welcomesSentMs: (commitOks[0] ?? Number.NaN) - t0,
               createReturnedMs: returned - t0,
+              creatorCpuMs: (cpu.user + cpu.system) / 1000,
               lastJoinedMs:
                 joins.length === members.handles.length ? Math.max(...joins) - t0Wall : Number.NaN,
               joined: joins.length,
@@ -348,12 +353,12 @@ async function main(): Promise<void> {
           `group: ${o.groupSize} members (in their own process), KeyPackages uploaded beforehand (set-up ${fmt(setupMs / 1000, 1)} s)`,
         )
         log(
-          '| members | commit+Welcomes accepted | createConversation returned | last member joined | joined | srvCPU | cliCPU | membersCPU | target |',
+          '| members | commit+Welcomes accepted | createConversation returned | creator CPU | last member joined | joined | srvCPU | cliCPU | membersCPU | target |',
         )
-        log('|---|---|---|---|---|---|---|---|---|')
+        log('|---|---|---|---|---|---|---|---|---|---|')
         const g = run.result
         log(
-          `| ${g.members} | ${fmt(g.welcomesSentMs)} ms | ${fmt(g.createReturnedMs)} ms | ${fmt(g.lastJoinedMs)} ms | ${g.joined} | ${fmt(run.serverCpu, 2)} | ${fmt(run.clientCpu, 2)} | ${fmt(run.otherCpu, 2)} | < 5,000 ms: ${g.createReturnedMs < 5000 ? 'met' : 'missed'} |`,
+          `| ${g.members} | ${fmt(g.welcomesSentMs)} ms | ${fmt(g.createReturnedMs)} ms | ${fmt(g.creatorCpuMs)} ms | ${fmt(g.lastJoinedMs)} ms | ${g.joined} | ${fmt(run.serverCpu, 2)} | ${fmt(run.clientCpu, 2)} | ${fmt(run.otherCpu, 2)} | < 5,000 ms: ${g.createReturnedMs < 5000 ? 'met' : 'missed'} |`,
         )
         result.group = { ...run, setupMs }
       } finally {

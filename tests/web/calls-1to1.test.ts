@@ -22,6 +22,7 @@ import type { BrowserContext, Page } from 'playwright-core'
 import type { LaunchedChromium } from '../browser/launch-chromium.ts'
 import { type E2eServer, startE2eServer } from '../e2e/support/server.ts'
 import {
+  ensureTurnserver,
   growth,
   INSTALL_CALL_HOOKS,
   inboundStats,
@@ -32,7 +33,6 @@ import {
   sframeCounters,
   startTurnServer,
   type TurnServer,
-  turnserverInstalled,
   until,
 } from './support/calls-browser.ts'
 import {
@@ -144,7 +144,7 @@ describe('1:1 calls in Chromium', { timeout: SUITE_TIMEOUT_MS }, () => {
     build = await buildWebApp()
     // With coturn installed the server hands out TURN credentials for a real turnserver; the
     // direct calls below still go peer to peer (ICE prefers host candidates).
-    if (turnserverInstalled()) turn = await startTurnServer(turnSecret, STEP_TIMEOUT_MS)
+    if (ensureTurnserver()) turn = await startTurnServer(turnSecret, STEP_TIMEOUT_MS)
     server = await startE2eServer({
       extraArgs: [
         '--web-dir',

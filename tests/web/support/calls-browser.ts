@@ -3,7 +3,7 @@
  * microphone (DESIGN.md §8 flags), reading a call's WebRTC and SFrame counters from a page, and a
  * real coturn `turnserver` on loopback with its own configuration.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -15,8 +15,10 @@ import {
   CLOSE_TIMEOUT_MS,
   ensureChromium,
   type LaunchedChromium,
+  SETUP_TIMEOUT_MS,
   withTimeout,
 } from '../../browser/launch-chromium.ts'
+import { REPO_ROOT } from '../../browser/paths.ts'
 
 /** Fake capture devices, permission without a prompt, loopback ICE candidates. */
 export const CALL_CHROMIUM_ARGS: readonly string[] = [
@@ -192,6 +194,19 @@ export function turnserverInstalled(): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * True if coturn's turnserver is there, after running scripts/setup-machine.sh (which apt-installs
+ * Debian's coturn when run as root) if it was not.
+ */
+export function ensureTurnserver(): boolean {
+  if (turnserverInstalled()) return true
+  spawnSync('bash', [join(REPO_ROOT, 'scripts', 'setup-machine.sh')], {
+    encoding: 'utf8',
+    timeout: SETUP_TIMEOUT_MS,
+  })
+  return turnserverInstalled()
 }
 
 async function freeTcpPort(): Promise<number> {

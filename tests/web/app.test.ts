@@ -43,6 +43,8 @@ const SUITE_TIMEOUT_MS = 15 * 60_000
 const TEST_TIMEOUT_MS = 5 * 60_000
 /** Tab presses from the skip link to the "New" button (nav, list head): a handful in fact. */
 const MAX_TABS = 20
+/** Tab presses inside an open chat: each shown message has a few action buttons. */
+const MAX_TABS_IN_CHAT = 80
 const LAUNCH_TIMEOUT_MS = 60_000
 const PASSPHRASE = { alice: 'alice passphrase 1', bob: 'bob passphrase 22' }
 /**
@@ -497,6 +499,52 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
       await bob.keyboard.press('Escape')
       await bob.getByRole('dialog').waitFor({ state: 'detached' })
       assert.equal((await focused()).text, 'New', 'focus returns to what opened the dialog')
+    },
+  )
+
+  it(
+    'chats by keyboard alone: open a conversation, send, reach a message action, react',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const text = 'typed with keys only'
+      const focusedText = () => bob.evaluate(() => document.activeElement?.textContent?.trim() ?? '')
+      await conversationButton(bob, 'alice').first().focus()
+      await bob.keyboard.press('Enter')
+      await bob.getByRole('heading', { name: 'alice', level: 2 }).waitFor()
+      let inComposer = false
+      for (let i = 0; i < MAX_TABS_IN_CHAT && !inComposer; i++) {
+        await bob.keyboard.press('Tab')
+        // The composer is the textarea labelled "Message" (a <label for>).
+        inComposer = await bob.evaluate(() => document.activeElement?.id === 'composer')
+      }
+      assert.ok(inComposer, `the composer is reachable with Tab within ${MAX_TABS_IN_CHAT} presses`)
+      await bob.keyboard.type(text)
+      await bob.keyboard.press('Enter')
+      await message(bob, text).waitFor()
+
+      // Back into the message log: the new message's actions take focus and show while they have it.
+      let onReact = false
+      for (let i = 0; i < MAX_TABS_IN_CHAT && !onReact; i++) {
+        await bob.keyboard.press('Shift+Tab')
+        onReact =
+          (await focusedText()) === 'React' &&
+          (await bob.evaluate(
+            (t) => document.activeElement?.closest('li.tc-msg')?.textContent?.includes(t) === true,
+            text,
+          ))
+      }
+      assert.ok(onReact, `the new message's React button is reachable with Shift+Tab`)
+      // Shown while one of them has focus (after a 0.1 s fade).
+      await bob.waitForFunction(
+        () => getComputedStyle(document.activeElement!.closest('.tc-msg-actions')!).opacity === '1',
+        undefined,
+        { timeout: STEP_TIMEOUT_MS },
+      )
+      await bob.keyboard.press('Enter')
+      // The picker opens with focus on its first reaction.
+      assert.equal(await bob.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'React 👍')
+      await bob.keyboard.press('Enter')
+      await message(bob, text).getByRole('button', { name: '👍 from bob' }).waitFor()
     },
   )
 

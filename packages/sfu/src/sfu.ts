@@ -15,8 +15,11 @@
 import { randomBytes } from 'node:crypto'
 import {
   type MediaStreamTrack,
+  PictureLossIndication,
   RTCPeerConnection,
   type RTCRtpTransceiver,
+  type RtcpPacket,
+  RtcpPayloadSpecificFeedback,
   type RtpPacket,
   useAbsSendTime,
   useNACK,
@@ -91,7 +94,6 @@ export function announceAddress(sdp: string, bound: string, announced: string): 
 }
 
 class Forward {
-  unsubscribeKeyFrameRequests: (() => void) | null = null
   constructor(
     readonly transceiver: RTCRtpTransceiver,
     /** Publisher id, or null while the m-line is spare (inactive, waiting to be reused). */
@@ -147,8 +149,7 @@ class Participant {
       this.publishing.set(kind, transceiver)
       const onTrack = transceiver.onTrack.subscribe((track) => this.onPublishedTrack(kind, track))
       this.unsubscribers.push(onTrack.unSubscribe)
-      const onRtcp = transceiver.receiver.onRtcp.subscribe(() => this.touch())
-      this.unsubscribers.push(onRtcp.unSubscribe)
+      this.watchRtcp(transceiver)
     }
     const onState = this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') {
@@ -164,6 +165,33 @@ class Participant {
 
   touch(): void {
     this.lastActivityAt = this.sfu.now()
+  }
+
+  /**
+   * Every RTCP packet the client sends counts as activity; a key-frame request (PLI, RFC 4585
+   * §6.3.1, or FIR, RFC 5104 §4.3.1) for one of our forwarding senders goes to that m-line's
+   * publisher. Matched by the media source SSRC here because werift routes feedback by the
+   * *sender* SSRC first, and browsers send it from their own send SSRC — which is one of our
+   * receivers, not the forwarding sender the request is about.
+   */
+  private watchRtcp(transceiver: RTCRtpTransceiver): void {
+    const onPacket = (packet: RtcpPacket) => this.onClientRtcp(packet)
+    this.unsubscribers.push(transceiver.receiver.onRtcp.subscribe(onPacket).unSubscribe)
+    this.unsubscribers.push(transceiver.sender.onRtcp.subscribe(onPacket).unSubscribe)
+  }
+
+  private onClientRtcp(packet: RtcpPacket): void {
+    this.touch()
+    if (!(packet instanceof RtcpPayloadSpecificFeedback)) return
+    const feedback = packet.feedback
+    let ssrcs: number[]
+    if (feedback instanceof PictureLossIndication) ssrcs = [feedback.mediaSsrc]
+    else if ('fir' in feedback) ssrcs = feedback.fir.map((entry: { ssrc: number }) => entry.ssrc)
+    else return
+    for (const ssrc of ssrcs) {
+      const forward = this.forwards.find((f) => f.transceiver.sender.ssrc === ssrc)
+      if (forward?.publisher) this.room.get(forward.publisher)?.requestKeyFrame()
+    }
   }
 
   private onPublishedTrack(kind: MediaKind, track: MediaStreamTrack): void {
@@ -217,21 +245,12 @@ class Participant {
           throw new SfuError('room-full', 'no m-line left for another participant')
         forward = new Forward(this.pc.addTransceiver(kind, { direction: 'sendonly' }), publisher.id)
         this.forwards.push(forward)
+        this.watchRtcp(forward.transceiver)
       } else {
         forward.publisher = publisher.id
         forward.transceiver.setDirection('sendonly')
         // The next packet continues this m-line's sequence numbers and timestamps.
         forward.transceiver.sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 })
-      }
-      const sender = forward.transceiver.sender
-      const onPli = sender.onPictureLossIndication.subscribe(() => {
-        const source = forward.publisher === null ? undefined : this.room.get(forward.publisher)
-        source?.requestKeyFrame()
-      })
-      const onRtcp = sender.onRtcp.subscribe(() => this.touch())
-      forward.unsubscribeKeyFrameRequests = () => {
-        onPli.unSubscribe()
-        onRtcp.unSubscribe()
       }
       this.active.set(key, forward)
     }
@@ -244,8 +263,6 @@ class Participant {
       const forward = this.active.get(key)
       if (forward === undefined) continue
       this.active.delete(key)
-      forward.unsubscribeKeyFrameRequests?.()
-      forward.unsubscribeKeyFrameRequests = null
       forward.publisher = null
       forward.transceiver.setDirection('inactive')
     }
@@ -323,7 +340,6 @@ class Participant {
     if (this.closed) return
     this.closed = true
     if (this.answerTimer !== null) clearTimeout(this.answerTimer)
-    for (const forward of this.forwards) forward.unsubscribeKeyFrameRequests?.()
     for (const unsubscribe of this.unsubscribers) unsubscribe()
     this.pc.close().catch(() => {})
   }

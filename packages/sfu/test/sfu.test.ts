@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, test } from 'node:test'
+import { PictureLossIndication, RtcpPayloadSpecificFeedback } from 'werift'
 import { SfuError } from '../src/errors.ts'
-import { MAX_PARTICIPANTS } from '../src/limits.ts'
+import { MAX_PARTICIPANTS, MIN_KEY_FRAME_REQUEST_INTERVAL_MS } from '../src/limits.ts'
 import type { ServerMessage } from '../src/messages.ts'
 import { type ParticipantHandle, Sfu } from '../src/sfu.ts'
 import { TestParticipant } from './werift-client.ts'
@@ -165,4 +166,54 @@ test('leaving: the others get an offer without the leaver, keep receiving each o
   }
   assert.equal(sfu.rooms.has(room), false)
   assert.equal(sfu.stats().participants, 0)
+})
+
+test("a subscriber's key-frame request (PLI) reaches the publisher", async () => {
+  const room = randomBytes(16).toString('base64url')
+  const [a, b, c] = [joinRoom(room), joinRoom(room), joinRoom(room)]
+  const people = [a, b, c]
+  try {
+    await until('connections up', () => people.every((p) => p.client.pc.connectionState === 'connected'))
+    for (const p of people) p.client.startPublishing()
+    await until('b receives a and c', () =>
+      [a, c].every((o) => b.client.received.some((r) => r.from === o.handle.id && r.kind === 'video')),
+    )
+    // Let the connection-time key-frame requests pass the SFU's rate limit first.
+    await new Promise((r) => setTimeout(r, 2 * MIN_KEY_FRAME_REQUEST_INTERVAL_MS))
+    for (const publisher of [a, c]) {
+      const videoSsrc = publisher.client.pc
+        .getTransceivers()
+        .find((t) => t.sender.track === publisher.client.tracks.video)!.sender.ssrc
+      // werift (the test client) hands feedback to whichever of its objects the sender SSRC
+      // names, so listen on all of them for a PLI about our video.
+      let requests = 0
+      const stops: (() => void)[] = []
+      for (const t of publisher.client.pc.getTransceivers())
+        for (const source of [t.sender.onRtcp, t.receiver.onRtcp])
+          stops.push(
+            source.subscribe((packet) => {
+              if (
+                packet instanceof RtcpPayloadSpecificFeedback &&
+                packet.feedback instanceof PictureLossIndication &&
+                packet.feedback.mediaSsrc === videoSsrc
+              )
+                requests++
+            }).unSubscribe,
+          )
+      const mid = [...b.client.midOwners].find(
+        ([, o]) => o.participant === publisher.handle.id && o.kind === 'video',
+      )![0]
+      const receiver = b.client.pc.getTransceivers().find((t) => t.mid === mid)!.receiver
+      const before = sfu.stats().keyFrameRequests
+      await receiver.sendRtcpPLI(receiver.tracks[0]!.ssrc!)
+      await until('the SFU takes the request', () => sfu.stats().keyFrameRequests > before)
+      await until(`${publisher === a ? 'a' : 'c'} gets a PLI for its video`, () => requests > 0)
+      for (const stop of stops) stop()
+    }
+  } finally {
+    for (const p of people) {
+      p.handle.leave()
+      await p.client.close()
+    }
+  }
 })

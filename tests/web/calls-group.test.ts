@@ -188,6 +188,27 @@ describe('group calls in Chromium through the SFU', { timeout: SUITE_TIMEOUT_MS 
   })
 
   after(async () => {
+    // What each page's group call did, for a failure's diagnosis (the hooks hold no secrets but
+    // the keys, which are not printed).
+    for (const [name, page] of Object.entries(pages)) {
+      const trace = await hook<string[]>(page, 'trace').catch(() => undefined)
+      console.log(`${name} group call trace: ${(trace ?? []).slice(-40).join(' | ')}`)
+      const diagnosis = await page
+        .evaluate(`(async () => {
+          const h = globalThis.__tacitGroupCallTestHooks
+          const media = h.mediaStats ? await h.mediaStats().catch(() => null) : null
+          const out = []
+          if (h.peerConnection) (await h.peerConnection.getStats()).forEach((s) => {
+            if (s.type === 'outbound-rtp' && s.kind === 'video')
+              out.push({ mid: s.mid, framesEncoded: s.framesEncoded, keyFramesEncoded: s.keyFramesEncoded, pliCount: s.pliCount, firCount: s.firCount })
+            if (s.type === 'inbound-rtp' && s.kind === 'video')
+              out.push({ mid: s.mid, framesReceived: s.framesReceived, framesDecoded: s.framesDecoded, keyFramesDecoded: s.keyFramesDecoded, pliCount: s.pliCount, framesDropped: s.framesDropped })
+          })
+          return { media, rtp: out }
+        })()`)
+        .catch(() => null)
+      console.log(`${name} group call stats: ${JSON.stringify(diagnosis)}`)
+    }
     eve?.ws.close()
     await eve?.client.close()
     for (const c of contexts) await c.close().catch(() => undefined)
@@ -214,9 +235,24 @@ describe('group calls in Chromium through the SFU', { timeout: SUITE_TIMEOUT_MS 
         (l) => [...byMid(l, 'audio').values()].filter((s) => s.totalSamplesReceived > 48_000).length >= 2,
         MEDIA_GUARD_MS,
       )
-      for (const s of byMid(audio, 'audio').values()) {
+      const first = byMid(audio, 'audio')
+      // Measured over a window after the joins (whose re-keying may conceal a few frames).
+      const window = await until(
+        'a further second of audio from both',
+        () => inbound(page),
+        (l) =>
+          [...byMid(l, 'audio').values()].filter(
+            (s) => s.totalSamplesReceived > (first.get(s.mid)?.totalSamplesReceived ?? 0) + 96_000,
+          ).length >= 2,
+        MEDIA_GUARD_MS,
+      )
+      for (const s of byMid(window, 'audio').values()) {
+        const a = first.get(s.mid)
+        if (a === undefined) continue
         assert.equal(s.mimeType.toLowerCase(), 'audio/opus')
-        assert.ok(s.concealedSamples / s.totalSamplesReceived < 0.5, 'most audio decoded, not concealed')
+        const concealed = s.concealedSamples - a.concealedSamples
+        const total = s.totalSamplesReceived - a.totalSamplesReceived
+        assert.ok(concealed / total < 0.5, `most audio decoded, not concealed (${concealed} of ${total})`)
       }
       const pictures = await until(
         'two non-black remote tiles',
@@ -234,6 +270,19 @@ describe('group calls in Chromium through the SFU', { timeout: SUITE_TIMEOUT_MS 
       const c = stats as { encrypted: number; decrypted: number } | null
       assert.ok(c !== null && c.encrypted > 50 && c.decrypted > 50, `SFrame counters ${JSON.stringify(c)}`)
     }
+    // Joining rotated the keys: alice (in the call from the start) installed a new epoch's keys when
+    // bob joined and again when carol did, and everyone ends on the same epoch.
+    const epochs = async (page: Page) => [...new Set((await hook<string[]>(page, 'epochs')) ?? [])]
+    assert.ok((await epochs(alice)).length >= 3, `alice's epochs: ${(await epochs(alice)).join(', ')}`)
+    const last = await Promise.all([alice, bob, carol].map(async (p) => (await epochs(p)).at(-1)))
+    await until(
+      'everyone on the same epoch',
+      async () =>
+        new Set(await Promise.all([alice, bob, carol].map(async (p) => (await epochs(p)).at(-1)))).size,
+      (n) => n === 1,
+      MEDIA_GUARD_MS,
+    )
+    assert.ok(last.every((e) => e !== undefined))
   })
 
   it(

@@ -15,16 +15,17 @@
  *   (the `epoch` event re-keys). The previous epoch's receive keys stay a few seconds (call-keys.ts),
  *   so the switch costs no frames.
  */
-import type { CallMedia, CallPeer, CallSignal, CallSignalEvent } from '@tacit/client/calls/call-signalling'
-import type { TacitClient } from '@tacit/client/client'
-import { exportCallEpochKeys, SFRAME_MLS_EXPORTER_LABEL } from '../../../calls/src/call-keys.ts'
+
+import { exportCallEpochKeys, SFRAME_MLS_EXPORTER_LABEL } from '@tacit/calls/call-keys'
 import {
   type CallMediaE2ee,
   type CallMediaE2eeStats,
   createCallMediaE2ee,
   ENCODED_STREAMS_PEER_CONNECTION_CONFIG,
-} from '../../../calls/src/media-e2ee.ts'
-import { sframeSuite, TACIT_SFRAME_SUITE } from '../../../calls/src/sframe.ts'
+} from '@tacit/calls/media-e2ee'
+import { sframeSuite, TACIT_SFRAME_SUITE } from '@tacit/calls/sframe'
+import type { CallMedia, CallPeer, CallSignal, CallSignalEvent } from '@tacit/client/calls/call-signalling'
+import type { TacitClient } from '@tacit/client/client'
 
 export const SFU_PATH = '/v1/sfu'
 /** The SFU's room limit (packages/sfu/src/limits.ts). */

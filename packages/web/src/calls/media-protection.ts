@@ -4,16 +4,11 @@
  * (RFC 9605 §5.2, Tacit's profile in packages/calls/src/call-keys.ts: the call id is the exporter
  * context, the MLS leaf index the sender id). `setKeys` runs again on every epoch change.
  */
+
+import { exportCallEpochKeys, SFRAME_MLS_EXPORTER_LABEL } from '@tacit/calls/call-keys'
+import { type CallMediaE2eeStats, createCallMediaE2ee, type MediaE2eeMode } from '@tacit/calls/media-e2ee'
+import { sframeSuite, TACIT_SFRAME_SUITE } from '@tacit/calls/sframe'
 import type { TacitClient } from '@tacit/client/client'
-// packages/calls is imported by path: the workspace link (node_modules/@tacit/calls) is not
-// installed on every checkout yet, and a relative import needs none.
-import { exportCallEpochKeys, SFRAME_MLS_EXPORTER_LABEL } from '../../../calls/src/call-keys.ts'
-import {
-  type CallMediaE2eeStats,
-  createCallMediaE2ee,
-  type MediaE2eeMode,
-} from '../../../calls/src/media-e2ee.ts'
-import { sframeSuite, TACIT_SFRAME_SUITE } from '../../../calls/src/sframe.ts'
 import type { MediaProtection } from './peer-session.ts'
 import { callTestHooks, traceCall } from './test-hooks.ts'
 

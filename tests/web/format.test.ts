@@ -7,7 +7,6 @@ import { describe, it } from 'node:test'
 import { ClientError } from '@tacit/client/errors'
 import { StoreError } from '@tacit/client/store/errors'
 import {
-  bytesOfScanned,
   checkHandle,
   checkNewPassphrase,
   deliveryStateOf,
@@ -163,15 +162,5 @@ describe('safeFileName', () => {
     assert.equal(safeFileName('.bashrc'), 'bashrc')
     assert.equal(safeFileName('a\u0000b\u001bc.txt'), 'abc.txt')
     assert.equal(safeFileName('..'), 'download')
-  })
-})
-
-describe('bytesOfScanned', () => {
-  it('reads a byte-mode string as its bytes, and fails closed on wider characters', () => {
-    assert.deepEqual(
-      bytesOfScanned('TAC\u0056\u0001\u00ff'),
-      new Uint8Array([0x54, 0x41, 0x43, 0x56, 1, 0xff]),
-    )
-    assert.equal(bytesOfScanned('TAC\u2603'), 'TAC\u2603')
   })
 })

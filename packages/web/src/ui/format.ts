@@ -195,18 +195,3 @@ export function safeFileName(name: string): string {
   const cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').replace(/^\.+/, '')
   return cleaned === '' ? 'download' : cleaned.slice(0, 255)
 }
-
-/**
- * The bytes of a scanned code. `BarcodeDetector` gives byte-mode content as a string; when every
- * character is below 256 it is the bytes themselves (ISO-8859-1, the QR default). Otherwise the
- * bytes are lost and the comparison fails closed: the user types the digits instead.
- */
-export function bytesOfScanned(raw: string): Uint8Array | string {
-  const bytes = new Uint8Array(raw.length)
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i)
-    if (c > 0xff) return raw
-    bytes[i] = c
-  }
-  return bytes
-}

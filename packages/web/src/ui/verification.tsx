@@ -1,13 +1,15 @@
 /**
  * Contact verification (docs/protocol/verification.md): both people see the same 60-digit safety
- * number and each shows a QR code. Scanning the other's code (camera, where the browser has
- * `BarcodeDetector`) or typing their digits checks it against the keys held here; only a match
- * marks the contact verified. A mismatch changes nothing and says so plainly.
+ * number and each shows a QR code. Scanning the other's code with the camera (`./qr-scan.ts`:
+ * camera frames → `jsqr` → the code's bytes), pasting it as text or typing their digits checks it
+ * against the keys held here (the SDK compares in constant time); only a match marks the contact
+ * verified. A mismatch changes nothing and says so plainly.
  */
 import type { ContactInfo, SafetyNumberInfo, TacitClient } from '@tacit/client/client'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { bytesOfScanned, describeError, formatTime, normaliseDigits } from './format.ts'
+import { describeError, formatTime, normaliseDigits } from './format.ts'
 import { QrCode } from './qr-code.tsx'
+import { frameOf, isVerificationCode, loadQrReader } from './qr-scan.ts'
 import { useAction } from './use-client.ts'
 
 /** How long the camera looks for a code before it gives up (the user can start it again). */
@@ -15,17 +17,8 @@ export const SCAN_TIMEOUT_MS = 60_000
 /** Frames examined per second while scanning: enough to feel instant, little CPU. */
 const SCAN_FRAMES_PER_SECOND = 5
 
-interface DetectedBarcode {
-  readonly rawValue: string
-}
-interface BarcodeDetectorLike {
-  detect(source: CanvasImageSource): Promise<DetectedBarcode[]>
-}
-type BarcodeDetectorClass = new (o: { formats: string[] }) => BarcodeDetectorLike
-
-function barcodeDetector(): BarcodeDetectorClass | null {
-  const c = (globalThis as { BarcodeDetector?: BarcodeDetectorClass }).BarcodeDetector
-  return typeof c === 'function' ? c : null
+function hasCamera(): boolean {
+  return typeof navigator.mediaDevices?.getUserMedia === 'function'
 }
 
 export function Verification(props: {
@@ -157,18 +150,32 @@ function VerifyContact(props: {
             <QrCode payload={info.qrPayload} label={`Your verification code for ${handle}`} />
             <p class="tc-hint">Let {handle} scan this with their Tacit.</p>
           </div>
+          <details class="tc-code-text">
+            <summary>Show your code as text</summary>
+            <p class="tc-mono tc-break" data-code={info.qrText}>
+              {info.qrText}
+            </p>
+          </details>
           <h4>Check theirs</h4>
-          {barcodeDetector() !== null &&
+          {hasCamera() &&
             (scanning ? (
               <Scanner
-                onCode={(raw) => {
+                onCode={(bytes) => {
                   setScanning(false)
-                  void check(bytesOfScanned(raw))
+                  void check(bytes)
                 }}
                 onStop={() => setScanning(false)}
               />
             ) : (
-              <button type="button" onClick={() => setScanning(true)}>
+              <button
+                type="button"
+                onClick={() => {
+                  // A new attempt: the last one's outcome no longer applies.
+                  setResult('')
+                  act.clear()
+                  setScanning(true)
+                }}
+              >
                 Scan their code
               </button>
             ))}
@@ -206,54 +213,67 @@ function VerifyContact(props: {
   )
 }
 
-function Scanner(props: { onCode: (raw: string) => void; onStop: () => void }) {
+function Scanner(props: { onCode: (bytes: Uint8Array) => void; onStop: () => void }) {
   const video = useRef<HTMLVideoElement>(null)
+  const [status, setStatus] = useState('Starting the camera…')
   const [error, setError] = useState('')
   const onCode = useRef(props.onCode)
   onCode.current = props.onCode
   useEffect(() => {
-    const Detector = barcodeDetector()
-    if (!Detector) return
     let stream: MediaStream | null = null
     let timer: ReturnType<typeof setInterval> | null = null
     let stopped = false
-    const deadline = Date.now() + SCAN_TIMEOUT_MS
-    const detector = new Detector({ formats: ['qr_code'] })
-    navigator.mediaDevices
-      .getUserMedia({ video: { facingMode: 'environment' } })
-      .then(async (s) => {
-        stream = s
-        if (stopped || !video.current) return
-        video.current.srcObject = s
-        await video.current.play()
-        timer = setInterval(() => {
-          if (!video.current || Date.now() > deadline) {
-            setError('No code found. Try again, or type the digits.')
-            if (timer !== null) clearInterval(timer)
-            return
-          }
-          detector
-            .detect(video.current)
-            .then((codes) => {
-              const first = codes[0]
-              if (first && !stopped) {
-                stopped = true
-                onCode.current(first.rawValue)
-              }
-            })
-            .catch(() => undefined)
-        }, 1000 / SCAN_FRAMES_PER_SECOND)
-      })
-      .catch(() => setError('The camera is not available. Type the digits instead.'))
-    return () => {
+    const canvas = document.createElement('canvas')
+    const stop = () => {
       stopped = true
       if (timer !== null) clearInterval(timer)
       for (const t of stream?.getTracks() ?? []) t.stop()
     }
+    const start = async () => {
+      // The decoder chunk loads while the camera starts (a failure is reported by the await below).
+      const reader = loadQrReader()
+      reader.catch(() => undefined)
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } })
+      const element = video.current
+      if (stopped || element === null) return stop()
+      element.srcObject = stream
+      await element.play()
+      const read = await reader
+      if (stopped) return
+      setStatus('Looking for their code…')
+      const deadline = Date.now() + SCAN_TIMEOUT_MS
+      timer = setInterval(() => {
+        if (stopped) return
+        if (Date.now() > deadline) {
+          stop()
+          setStatus('')
+          setError('No code found. Try again, or type the digits.')
+          return
+        }
+        const frame = frameOf(element, canvas)
+        const bytes = frame === null ? null : read(frame)
+        if (bytes === null) return
+        if (!isVerificationCode(bytes)) {
+          setStatus('That QR code is not a Tacit verification code. Still looking…')
+          return
+        }
+        stop()
+        onCode.current(bytes)
+      }, 1000 / SCAN_FRAMES_PER_SECOND)
+    }
+    start().catch(() => {
+      stop()
+      setStatus('')
+      setError('The camera is not available. Type the digits instead.')
+    })
+    return stop
   }, [])
   return (
     <div class="tc-scanner">
       <video ref={video} muted playsInline aria-label="Camera view: point it at their code" />
+      <output class="tc-muted" aria-live="polite">
+        {status}
+      </output>
       {error !== '' && (
         <p class="tc-error" role="alert">
           {error}

@@ -43,8 +43,12 @@ const SUITE_TIMEOUT_MS = 15 * 60_000
 const TEST_TIMEOUT_MS = 5 * 60_000
 /** Tab presses from the skip link to the "New" button (nav, list head): a handful in fact. */
 const MAX_TABS = 20
-/** Tab presses inside an open chat: each shown message has a few action buttons. */
-const MAX_TABS_IN_CHAT = 80
+/**
+ * Tab presses inside an open chat: each shown message has a few action buttons, and when a list
+ * refresh re-renders the focused conversation button focus restarts from the top of the page
+ * (skip link, navigation, every conversation, the chat header's buttons), so the bound is wide.
+ */
+const MAX_TABS_IN_CHAT = 300
 const LAUNCH_TIMEOUT_MS = 60_000
 const PASSPHRASE = { alice: 'alice passphrase 1', bob: 'bob passphrase 22' }
 /**
@@ -541,8 +545,14 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
         { timeout: STEP_TIMEOUT_MS },
       )
       await bob.keyboard.press('Enter')
-      // The picker opens with focus on its first reaction.
-      assert.equal(await bob.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'React 👍')
+      // The picker opens with focus on its first reaction (focus moves after the picker renders).
+      await bob.waitForFunction(
+        () => document.activeElement?.getAttribute('aria-label') === 'React 👍',
+        undefined,
+        {
+          timeout: STEP_TIMEOUT_MS,
+        },
+      )
       await bob.keyboard.press('Enter')
       await message(bob, text).getByRole('button', { name: '👍 from bob' }).waitFor()
     },

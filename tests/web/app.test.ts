@@ -502,6 +502,12 @@ describe('web client in Chromium with a CLI user', { timeout: SUITE_TIMEOUT_MS }
       assert.equal(await bob.evaluate(() => document.activeElement?.id), 'new-members')
       await bob.keyboard.press('Escape')
       await bob.getByRole('dialog').waitFor({ state: 'detached' })
+      // Focus goes back when the dialog's effect is cleaned up, right after it leaves the page.
+      await bob
+        .waitForFunction(() => document.activeElement?.textContent?.trim() === 'New', undefined, {
+          timeout: STEP_TIMEOUT_MS,
+        })
+        .catch(() => undefined)
       assert.equal((await focused()).text, 'New', 'focus returns to what opened the dialog')
     },
   )

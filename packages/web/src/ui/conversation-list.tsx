@@ -25,7 +25,7 @@ export function ConversationList(props: {
     <section class="tc-list" aria-labelledby="conversations-title">
       <div class="tc-list-head">
         <h2 id="conversations-title">Conversations</h2>
-        <button type="button" class="tc-primary" onClick={() => setCreating(true)}>
+        <button type="button" id="new-conversation" class="tc-primary" onClick={() => setCreating(true)}>
           New
         </button>
       </div>

@@ -29,7 +29,10 @@ export function Dialog(props: {
     return () => {
       dialog.removeEventListener('cancel', cancel)
       if (dialog.open) dialog.close()
-      opener?.focus?.()
+      // The page may have re-rendered the opener meanwhile (an alert banner above it, a list
+      // refresh): then the element with the same id stands in for it.
+      const target = opener?.isConnected ? opener : opener?.id ? document.getElementById(opener.id) : null
+      target?.focus?.()
     }
   }, [props.initialFocus])
   return (

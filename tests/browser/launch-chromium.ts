@@ -79,14 +79,18 @@ async function closeServer(server: BrowserServer): Promise<void> {
   }
 }
 
-export async function launchChromium(timeoutMs: number): Promise<LaunchedChromium> {
+/** Chromium with the harness's flags plus `extraArgs` (fake devices for the camera and call tests). */
+export async function launchChromium(
+  timeoutMs: number,
+  extraArgs: readonly string[] = [],
+): Promise<LaunchedChromium> {
   const executablePath = ensureChromium()
   let server: BrowserServer
   try {
     server = await chromium.launchServer({
       executablePath,
       headless: true,
-      args: [...CHROMIUM_ARGS],
+      args: [...CHROMIUM_ARGS, ...extraArgs],
       timeout: timeoutMs,
     })
   } catch (error) {

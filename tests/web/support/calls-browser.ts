@@ -8,21 +8,12 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type BrowserServer, chromium, type Page } from 'playwright-core'
-import {
-  CHROMIUM_ARGS,
-  ChromiumUnavailableError,
-  CLOSE_TIMEOUT_MS,
-  ensureChromium,
-  type LaunchedChromium,
-  SETUP_TIMEOUT_MS,
-  withTimeout,
-} from '../../browser/launch-chromium.ts'
+import type { Page } from 'playwright-core'
+import { type LaunchedChromium, launchChromium, SETUP_TIMEOUT_MS } from '../../browser/launch-chromium.ts'
 import { REPO_ROOT } from '../../browser/paths.ts'
 
 /** Fake capture devices, permission without a prompt, loopback ICE candidates. */
-export const CALL_CHROMIUM_ARGS: readonly string[] = [
-  ...CHROMIUM_ARGS,
+const CALL_MEDIA_ARGS: readonly string[] = [
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   '--allow-loopback-in-peer-connection',
@@ -30,33 +21,7 @@ export const CALL_CHROMIUM_ARGS: readonly string[] = [
 ]
 
 export async function launchCallChromium(timeoutMs: number): Promise<LaunchedChromium> {
-  const executablePath = ensureChromium()
-  let server: BrowserServer
-  try {
-    server = await chromium.launchServer({
-      executablePath,
-      headless: true,
-      args: [...CALL_CHROMIUM_ARGS],
-      timeout: timeoutMs,
-    })
-  } catch (error) {
-    throw new ChromiumUnavailableError(`Chromium at ${executablePath} did not start: ${String(error)}`, {
-      cause: error,
-    })
-  }
-  const browser = await chromium.connect(server.wsEndpoint(), { timeout: timeoutMs })
-  return {
-    browser,
-    version: browser.version(),
-    async close() {
-      await withTimeout(browser.close(), CLOSE_TIMEOUT_MS, 'disconnecting from Chromium').catch(
-        () => undefined,
-      )
-      await withTimeout(server.close(), CLOSE_TIMEOUT_MS, 'closing Chromium').catch(() =>
-        withTimeout(server.kill(), CLOSE_TIMEOUT_MS, 'killing Chromium').catch(() => undefined),
-      )
-    },
-  }
+  return await launchChromium(timeoutMs, CALL_MEDIA_ARGS)
 }
 
 /** Defines the app's call test hooks (packages/web/src/calls/test-hooks.ts) before it loads. */

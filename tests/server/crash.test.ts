@@ -1,6 +1,7 @@
 // Crash safety (issue #3 item 9, DESIGN.md §6 and §10): real server processes, real WebSocket
 // clients on loopback, SIGKILL mid-stream, restart, drain — and count what was lost: nothing may be.
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -172,8 +173,13 @@ for (const backend of backends) {
           return
         }
       }
-      const a = await start({ ...flags, natsUrl: NATS_URL })
-      const b = await start({ ...flags, natsUrl: NATS_URL })
+      // A prefix of their own: no other test's processes are peers of these two.
+      const nats = {
+        natsUrl: NATS_URL,
+        args: ['--nats-prefix', `tacit-crash.${randomBytes(8).toString('hex')}`],
+      }
+      const a = await start({ ...flags, ...nats })
+      const b = await start({ ...flags, ...nats })
       const devices = await provisionDevices(a.httpUrl, flags, SCALE_CLIENTS)
       const onA = range(SCALE_CLIENTS / 2)
       const onB = range(SCALE_CLIENTS / 2, SCALE_CLIENTS / 2)

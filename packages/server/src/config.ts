@@ -10,6 +10,7 @@ import { MAX_BLOB_BYTES, MAX_ENVELOPE_TTL_SECONDS } from '@tacit/protocol/wire/l
 import { DEFAULT_POLICY, type ServerPolicy } from './context.ts'
 import { DEFAULT_TURN_TTL_SECONDS, type TurnConfig } from './http/turn-routes.ts'
 import type { LogLevel } from './logger.ts'
+import { isSubjectPrefix } from './notify/nats-notifier.ts'
 import type { RateLimit } from './rate-limiter.ts'
 
 export interface ServerConfig {
@@ -19,6 +20,8 @@ export interface ServerConfig {
   readonly postgresUrl: string | null
   readonly postgresSchema: string | null
   readonly natsUrl: string | null
+  /** Deployments sharing one NATS server keep apart by prefix (null: the notifier's default). */
+  readonly natsPrefix: string | null
   readonly logIp: boolean
   readonly logLevel: LogLevel
   readonly policy: ServerPolicy
@@ -56,6 +59,7 @@ export const USAGE = `Usage: npm start -- [options]
   --postgres-url <url>      use PostgreSQL instead of SQLite (TACIT_POSTGRES_URL)
   --postgres-schema <name>  PostgreSQL schema (TACIT_POSTGRES_SCHEMA, default public)
   --nats-url <url>          NATS for mailbox hints between processes (TACIT_NATS_URL)
+  --nats-prefix <subject>   subject prefix on NATS, one per deployment (TACIT_NATS_PREFIX, default tacit)
   --log-ip                  include client addresses in logs (TACIT_LOG_IP=1)
   --log-level <level>       debug | info | warn | error (TACIT_LOG_LEVEL, default info)
   --envelope-ttl-days <n>   default envelope time-to-live (default 14)
@@ -86,6 +90,7 @@ const FLAGS = new Set([
   'postgres-url',
   'postgres-schema',
   'nats-url',
+  'nats-prefix',
   'log-ip',
   'log-level',
   'envelope-ttl-days',
@@ -134,6 +139,16 @@ export function parseFlags(argv: readonly string[]): Map<string, string> {
     flags.set(name, value)
   }
   return flags
+}
+
+function natsPrefix(text: string | undefined): string | null {
+  if (text === undefined || text === '') return null
+  if (!isSubjectPrefix(text)) {
+    throw new ConfigError(
+      '--nats-prefix must be dot-separated tokens of A-Z a-z 0-9 _ -, at most 64 characters',
+    )
+  }
+  return text
 }
 
 function integer(text: string, name: string, min: number, max: number): number {
@@ -262,6 +277,7 @@ export function parseConfig(
     postgresUrl: get('postgres-url', 'TACIT_POSTGRES_URL') || null,
     postgresSchema: get('postgres-schema', 'TACIT_POSTGRES_SCHEMA') || null,
     natsUrl: get('nats-url', 'TACIT_NATS_URL') || null,
+    natsPrefix: natsPrefix(get('nats-prefix', 'TACIT_NATS_PREFIX')),
     logIp: logIpText === 'true' || logIpText === '1',
     logLevel: logLevel as LogLevel,
     policy: {

@@ -124,7 +124,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       const { createNatsNotifier } = await import('./notify/nats-notifier.ts')
       // No periodic wake-up of every listener from the notifier: each connection already re-scans
       // its own mailbox every RESYNC_INTERVAL_MS (ws/connection.ts), staggered by its connect time.
-      const nats = await createNatsNotifier({ servers: config.natsUrl, resyncIntervalMs: 0 })
+      const nats = await createNatsNotifier({
+        servers: config.natsUrl,
+        ...(config.natsPrefix !== null ? { subjectPrefix: config.natsPrefix } : {}),
+        resyncIntervalMs: 0,
+      })
       natsStats = () => nats.stats()
       notifier = nats
     } else {

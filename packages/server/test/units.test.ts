@@ -92,6 +92,8 @@ describe('configuration', () => {
     assert.equal(d.logIp, false)
     assert.equal(d.postgresUrl, null)
     assert.equal(parseConfig(['--log-ip'], {}).logIp, true)
+    assert.equal(d.natsPrefix, null)
+    assert.equal(parseConfig([], { TACIT_NATS_PREFIX: 'acme.chat' }).natsPrefix, 'acme.chat')
     assert.equal(parseConfig(['--rate-limit-device', 'off'], {}).deviceRateLimit, null)
     assert.deepEqual(parseConfig(['--rate-limit-address=5/10'], {}).addressRateLimit, {
       ratePerSecond: 5,
@@ -107,6 +109,9 @@ describe('configuration', () => {
       ['--port'],
       ['stray'],
       ['--rate-limit-device', '5'],
+      ['--nats-prefix', 'tacit.>'],
+      ['--nats-prefix', 'a..b'],
+      ['--nats-prefix', 'x'.repeat(65)],
     ]) {
       assert.throws(() => parseConfig(argv, {}), ConfigError, argv.join(' '))
     }

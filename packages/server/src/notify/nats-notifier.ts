@@ -51,6 +51,11 @@ const PEER_BYE = 'bye '
 /** Instance ids are 16 random bytes in hex. */
 const INSTANCE_ID_PATTERN = /^[0-9a-f]{32}$/
 
+/** A prefix of whole NATS subject tokens: no wildcards, no empty tokens, at most 64 characters. */
+export function isSubjectPrefix(prefix: string): boolean {
+  return prefix.length <= MAX_SUBJECT_PREFIX_LENGTH && SUBJECT_PREFIX_PATTERN.test(prefix)
+}
+
 export interface NatsNotifierOptions extends NotifierOptions {
   /** NATS server URL(s), e.g. `nats://127.0.0.1:4222` (TACIT_NATS_URL). */
   servers: string | string[]
@@ -98,7 +103,7 @@ export function mailboxSubject(deviceId: string, prefix: string = DEFAULT_SUBJEC
 
 export async function createNatsNotifier(options: NatsNotifierOptions): Promise<NatsNotifier> {
   const prefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX
-  if (prefix.length > MAX_SUBJECT_PREFIX_LENGTH || !SUBJECT_PREFIX_PATTERN.test(prefix)) {
+  if (!isSubjectPrefix(prefix)) {
     throw new NotifyError('invalid-argument', 'subject prefix must be dot-separated [A-Za-z0-9_-] tokens')
   }
   const resyncIntervalMs = options.resyncIntervalMs ?? RESYNC_INTERVAL_MS
@@ -198,7 +203,13 @@ export async function createNatsNotifier(options: NatsNotifierOptions): Promise<
         const id = text.slice(alive ? PEER_ALIVE.length : PEER_BYE.length)
         if (!INSTANCE_ID_PATTERN.test(id) || id === instanceId) return
         if (alive) {
-          if (peerLastSeen.has(id) || peerLastSeen.size < MAX_PEERS) peerLastSeen.set(id, Date.now())
+          const known = peerLastSeen.has(id)
+          if (known || peerLastSeen.size < MAX_PEERS) {
+            peerLastSeen.set(id, Date.now())
+            // A newcomer hears from us now, not at our next heartbeat: a peer that dies in its
+            // first seconds must already be known to the others for its death to be noticed.
+            if (!known) greetSoon()
+          }
         } else if (text.startsWith(PEER_BYE)) {
           peerLastSeen.delete(id)
         }
@@ -210,6 +221,17 @@ export async function createNatsNotifier(options: NatsNotifierOptions): Promise<
       } catch {
         // Closed or reconnecting: peers hear the next one.
       }
+    }
+    // One greeting per event-loop turn however many newcomers (or, for a newcomer, peers) it
+    // answers; an already-known peer is never answered, so greetings do not echo back and forth.
+    let greetingPending = false
+    const greetSoon = () => {
+      if (greetingPending) return
+      greetingPending = true
+      setImmediate(() => {
+        greetingPending = false
+        announce(PEER_ALIVE)
+      })
     }
     announce(PEER_ALIVE)
     peerTimer = setInterval(() => {

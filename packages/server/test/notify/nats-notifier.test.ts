@@ -244,6 +244,29 @@ describe('NATS notifier peer liveness', () => {
     assert.equal(b.stats().published, 0, 'the wake-up came from the timeout, not from a hint')
   })
 
+  test('a newcomer is greeted at once, not at the next heartbeat, and a known peer is not', async () => {
+    const subjectPrefix = prefix()
+    // A heartbeat far longer than the test: only the greeting can make the newcomer known.
+    const slow = { resyncIntervalMs: 0, peerHeartbeatMs: 60_000, peerTimeoutMs: 180_000 }
+    const a = await notifier({ servers: NATS_URL, subjectPrefix, ...slow })
+    await a.flush()
+    const heard: string[] = []
+    const listener = await connect({ servers: NATS_URL })
+    listener.subscribe(`${subjectPrefix}.peers`, { callback: (_e, msg) => heard.push(msg.string()) })
+    await listener.flush()
+    const b = await notifier({ servers: NATS_URL, subjectPrefix, ...slow })
+    const deadline = Date.now() + GUARD_MS
+    while (b.stats().peers < 1 || a.stats().peers < 1) {
+      assert.ok(Date.now() < deadline, 'each knows the other long before a heartbeat')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    // B's announcement, A's greeting, and B's greeting of A (a newcomer to B); A knows B already
+    // and does not answer again, so it stops there.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(heard.length, 3, heard.join(', '))
+    await listener.close()
+  })
+
   test('a peer that closes cleanly says goodbye and wakes nobody', async () => {
     const subjectPrefix = prefix()
     const liveness = { resyncIntervalMs: 0, peerHeartbeatMs: 40, peerTimeoutMs: 200 }

@@ -252,7 +252,11 @@ describe('NATS notifier peer liveness', () => {
     await a.flush()
     const heard: string[] = []
     const listener = await connect({ servers: NATS_URL })
-    listener.subscribe(`${subjectPrefix}.peers`, { callback: (_e, msg) => heard.push(msg.string()) })
+    listener.subscribe(`${subjectPrefix}.peers`, {
+      callback: (_e, msg) => {
+        heard.push(msg.string())
+      },
+    })
     await listener.flush()
     const b = await notifier({ servers: NATS_URL, subjectPrefix, ...slow })
     const deadline = Date.now() + GUARD_MS

@@ -99,6 +99,19 @@ export function App() {
     [ready],
   )
 
+  const link = useCallback(
+    async (passphrase: string) => {
+      const { beginBrowserLink } = await sdk()
+      const pending = await beginBrowserLink({ serverUrl: location.origin, passphrase })
+      return {
+        code: pending.code,
+        complete: async (answer: string) => ready(await pending.complete(answer.trim())),
+        cancel: () => pending.cancel(),
+      }
+    },
+    [ready],
+  )
+
   const unlock = useCallback(
     async (passphrase: string) => {
       const { openBrowserAccount } = await sdk()
@@ -144,7 +157,14 @@ export function App() {
       )
     case 'onboarding': {
       const Screen = module?.OnboardingScreen ?? Onboarding
-      return <Screen serverUrl={location.origin} initialInvite={inviteFromLocation()} onSubmit={register} />
+      return (
+        <Screen
+          serverUrl={location.origin}
+          initialInvite={inviteFromLocation()}
+          onSubmit={register}
+          onLink={link}
+        />
+      )
     }
     case 'unlock': {
       const Screen = module?.UnlockScreen ?? Unlock

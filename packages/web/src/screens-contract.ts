@@ -26,6 +26,16 @@ export interface OnboardingValues {
   readonly passphrase: string
 }
 
+/** A device link begun in this browser (the SDK's `PendingBrowserLink`, as the screens see it). */
+export interface DeviceLinkStart {
+  /** Shown to the user, for a device that has the account to approve. */
+  readonly code: string
+  /** Opens the account with the approving device's answer; rejects (and may be retried) on a bad one. */
+  complete(answer: string): Promise<void>
+  /** Gives up and deletes what the link created in this browser. */
+  cancel(): Promise<void>
+}
+
 export interface OnboardingProps {
   /** The server (the page's own origin): shown, not asked. */
   readonly serverUrl: string
@@ -33,6 +43,8 @@ export interface OnboardingProps {
   readonly initialInvite: string
   /** Registers; rejects with a ClientError or StoreError that `describeError` turns into text. */
   readonly onSubmit: (values: OnboardingValues) => Promise<void>
+  /** Makes this browser a new device of an existing account, under a new passphrase. */
+  readonly onLink: (passphrase: string) => Promise<DeviceLinkStart>
 }
 
 export interface UnlockProps {

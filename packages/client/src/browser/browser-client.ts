@@ -40,6 +40,23 @@ export interface CreateBrowserAccountOptions extends BrowserSessionOptions {
   readonly handle: string
 }
 
+export interface BeginBrowserLinkOptions extends BrowserSessionOptions {
+  /** The server's origin, as for a new account. */
+  readonly serverUrl: string
+}
+
+/**
+ * This browser as a new device of an account that already exists elsewhere (DESIGN.md §7,
+ * device linking): `code` goes to a device that has the account, which approves it and shows an
+ * answer; `complete(answer)` then opens the account here. A wrong answer can be retried; `cancel`
+ * deletes the store the link was begun in. Until it completes the tab keeps the store open.
+ */
+export interface PendingBrowserLink {
+  readonly code: string
+  complete(answer: string): Promise<BrowserSession>
+  cancel(): Promise<void>
+}
+
 /** An unlocked account in this tab. `lock()` closes the client and zeroes the store's keys. */
 export interface BrowserSession {
   readonly client: TacitClient
@@ -116,6 +133,65 @@ export async function createBrowserAccount(o: CreateBrowserAccountOptions): Prom
       await deleteBrowserStore(storeName).catch(() => undefined)
     }
     tab.release()
+    throw error
+  }
+}
+
+/**
+ * Begins linking this browser to an existing account: creates the encrypted store under the
+ * passphrase, keeps the link's ephemeral keys in it, and returns the code to show. A store left
+ * by a link that never completed holds no account; unlocking it reports `not-registered`.
+ */
+export async function beginBrowserLink(o: BeginBrowserLinkOptions): Promise<PendingBrowserLink> {
+  const storeName = o.storeName ?? DEFAULT_DATABASE_NAME
+  const crypto = o.crypto ?? webCryptoBackend
+  const tab = await holdTab(storeName)
+  let store: EncryptedStore | null = null
+  const discard = async () => {
+    await store?.lock().catch(() => undefined)
+    await deleteBrowserStore(storeName).catch(() => undefined)
+    tab.release()
+  }
+  try {
+    store = await createBrowserStore(o.passphrase, {
+      crypto,
+      name: storeName,
+      ...(o.kdfParams ? { kdfParams: o.kdfParams } : {}),
+    })
+    const { code } = await TacitClient.beginDeviceLink({ serverUrl: o.serverUrl, store, backend: crypto })
+    const opened = store
+    let state: 'open' | 'completing' | 'done' = 'open'
+    return {
+      code,
+      async complete(answer) {
+        if (state !== 'open') throw new ClientError('usage', 'this device link is finishing or finished')
+        state = 'completing'
+        const files = browserFiles()
+        try {
+          const client = await TacitClient.completeDeviceLink({
+            store: opened,
+            backend: crypto,
+            transport: o.transport ?? browserTransport(),
+            files: files.platform,
+            answer,
+          })
+          state = 'done'
+          return sessionOf(client, opened, files, tab)
+        } catch (error) {
+          // A refused answer (mistyped, for another code, no package yet) leaves the link open.
+          state = 'open'
+          files.clear()
+          throw error
+        }
+      },
+      async cancel() {
+        if (state !== 'open') return
+        state = 'done'
+        await discard()
+      },
+    }
+  } catch (error) {
+    await discard()
     throw error
   }
 }

@@ -173,6 +173,8 @@ export function describeError(error: unknown): string {
       return 'You are no longer a member of this conversation.'
     case 'no-devices':
       return 'That person has no device that can be added right now.'
+    case 'link-invalid':
+      return 'That is not the right link code or answer. Copy it again, whole, from the other device.'
     case 'empty':
     case 'too-many':
     case 'bad-handle':

@@ -11,11 +11,13 @@ import {
   InputError,
   MIN_NEW_PASSPHRASE_CHARS,
 } from './format.ts'
-import type { OnboardingProps, UnlockProps } from './session.ts'
+import type { DeviceLinkStart, OnboardingProps, UnlockProps } from './session.ts'
 import { useAction } from './use-client.ts'
 
 /** An invite code as the administrator hands it out (the server checks it; this only bounds it). */
 export const MAX_INVITE_CHARS = 512
+/** A link answer: `tacit-answer1.`, a device id and a base64url X25519 key — well under this. */
+export const MAX_LINK_ANSWER_CHARS = 256
 
 function FormError(props: { error: unknown; id: string }) {
   if (props.error === null || props.error === undefined) return null
@@ -27,6 +29,12 @@ function FormError(props: { error: unknown; id: string }) {
 }
 
 export function Onboarding(props: OnboardingProps) {
+  const [linking, setLinking] = useState(false)
+  if (linking) return <LinkDevice {...props} onBack={() => setLinking(false)} />
+  return <CreateAccount {...props} onLinkInstead={() => setLinking(true)} />
+}
+
+function CreateAccount(props: OnboardingProps & { onLinkInstead: () => void }) {
   const [invite, setInvite] = useState(props.initialInvite.slice(0, MAX_INVITE_CHARS))
   const [handle, setHandle] = useState('')
   const [passphrase, setPassphrase] = useState('')
@@ -116,6 +124,161 @@ export function Onboarding(props: OnboardingProps) {
         <FormError error={action.error} id="onboarding-error" />
         <button type="submit" class="tc-primary" disabled={action.busy}>
           {action.busy ? 'Creating your keys…' : 'Create account'}
+        </button>
+        <button type="button" class="tc-link" onClick={props.onLinkInstead} disabled={action.busy}>
+          I already use Tacit on another device
+        </button>
+      </form>
+    </main>
+  )
+}
+
+/**
+ * This browser as a new device of an existing account (DESIGN.md §7, device linking): a
+ * passphrase for this browser's store, then the link code to carry to a device that has the
+ * account (Devices → Link a new device, or `tacit account link --approve`), then its answer.
+ */
+function LinkDevice(props: OnboardingProps & { onBack: () => void }) {
+  const [passphrase, setPassphrase] = useState('')
+  const [confirmation, setConfirmation] = useState('')
+  const [pending, setPending] = useState<DeviceLinkStart | null>(null)
+  const [answer, setAnswer] = useState('')
+  const [copied, setCopied] = useState(false)
+  const action = useAction()
+  const first = useRef<HTMLInputElement>(null)
+  useEffect(() => first.current?.focus(), [pending === null])
+
+  const begin = async (e: Event) => {
+    e.preventDefault()
+    await action.run(async () => {
+      const p = checkNewPassphrase(passphrase, confirmation)
+      setPending(await props.onLink(p))
+      setPassphrase('')
+      setConfirmation('')
+    })
+  }
+  const finish = async (e: Event) => {
+    e.preventDefault()
+    await action.run(async () => {
+      if (answer.trim() === '') throw new InputError('empty', 'Enter the answer from your other device.')
+      await pending?.complete(answer.trim())
+    })
+  }
+  const cancel = async () => {
+    await action.run(async () => {
+      await pending?.cancel()
+      setPending(null)
+      props.onBack()
+    })
+  }
+  const copy = async () => {
+    if (pending === null) return
+    try {
+      await navigator.clipboard.writeText(pending.code)
+      setCopied(true)
+    } catch {
+      // No clipboard permission: the code stays selectable in the box.
+      setCopied(false)
+    }
+  }
+
+  if (pending === null) {
+    return (
+      <main class="tc-gate" id="main">
+        <form
+          class="tc-card"
+          data-screen="link-device"
+          onSubmit={begin}
+          aria-labelledby="link-title"
+          aria-busy={action.busy}
+        >
+          <h1 id="link-title">Add this browser to your account</h1>
+          <p class="tc-lede">
+            Your other device gives this browser your identity and conversations, encrypted to a key made
+            here. The server at <span class="tc-mono">{props.serverUrl}</span> sees ciphertext only.
+          </p>
+          <label for="link-passphrase">Passphrase for this browser</label>
+          <input
+            id="link-passphrase"
+            ref={first}
+            type="password"
+            autocomplete="new-password"
+            aria-describedby="link-passphrase-hint"
+            minLength={MIN_NEW_PASSPHRASE_CHARS}
+            value={passphrase}
+            onInput={(e) => setPassphrase(e.currentTarget.value)}
+            required
+          />
+          <label for="link-confirm-passphrase">Passphrase again</label>
+          <input
+            id="link-confirm-passphrase"
+            type="password"
+            autocomplete="new-password"
+            value={confirmation}
+            onInput={(e) => setConfirmation(e.currentTarget.value)}
+            required
+          />
+          <p class="tc-hint" id="link-passphrase-hint">
+            At least {MIN_NEW_PASSPHRASE_CHARS} characters. It locks your keys and history in this browser
+            only.
+          </p>
+          <FormError error={action.error} id="link-error" />
+          <button type="submit" class="tc-primary" disabled={action.busy}>
+            {action.busy ? 'Making this browser’s keys…' : 'Show the link code'}
+          </button>
+          <button type="button" class="tc-link" onClick={props.onBack} disabled={action.busy}>
+            Create a new account instead
+          </button>
+        </form>
+      </main>
+    )
+  }
+  return (
+    <main class="tc-gate" id="main">
+      <form
+        class="tc-card"
+        data-screen="link-device"
+        onSubmit={finish}
+        aria-labelledby="link-title"
+        aria-busy={action.busy}
+      >
+        <h1 id="link-title">Approve this browser on your other device</h1>
+        <ol class="tc-steps">
+          <li>
+            On a device that has your account, open Devices → Link a new device (or run{' '}
+            <span class="tc-mono">tacit account link --approve</span>) and give it this code.
+          </li>
+          <li>It shows an answer: enter it below.</li>
+        </ol>
+        <label for="link-code-out">Link code for your other device</label>
+        <textarea
+          id="link-code-out"
+          class="tc-mono"
+          readOnly
+          rows={4}
+          value={pending.code}
+          onFocus={(e) => e.currentTarget.select()}
+        />
+        <button type="button" onClick={() => void copy()}>
+          {copied ? 'Copied' : 'Copy the code'}
+        </button>
+        <label for="link-answer-in">Answer from your other device</label>
+        <input
+          id="link-answer-in"
+          ref={first}
+          autocomplete="off"
+          spellcheck={false}
+          maxLength={MAX_LINK_ANSWER_CHARS}
+          value={answer}
+          onInput={(e) => setAnswer(e.currentTarget.value)}
+          required
+        />
+        <FormError error={action.error} id="link-error" />
+        <button type="submit" class="tc-primary" disabled={action.busy}>
+          {action.busy ? 'Receiving your account…' : 'Finish linking'}
+        </button>
+        <button type="button" class="tc-link" onClick={() => void cancel()} disabled={action.busy}>
+          Cancel
         </button>
       </form>
     </main>

@@ -7,7 +7,13 @@
 import type { ConversationId, MessageId, TransferProgress } from '@tacit/client/client'
 import type { WebSession } from '../screens-contract.ts'
 
-export type { AppScreensProps, OnboardingProps, UnlockProps, WebSession } from '../screens-contract.ts'
+export type {
+  AppScreensProps,
+  DeviceLinkStart,
+  OnboardingProps,
+  UnlockProps,
+  WebSession,
+} from '../screens-contract.ts'
 
 /** Sends a file the user picked, with upload progress. */
 export async function sendPickedFile(

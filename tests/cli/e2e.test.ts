@@ -12,13 +12,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { startTestServer, type TestServer } from './support/server.ts'
+import { type E2eServer, startE2eServer } from '../e2e/support/server.ts'
 import { runTacit, spawnTacit, TACIT_BIN, waitForOutput } from './support/tacit-process.ts'
 
 const PASSPHRASE = 'correct horse battery staple'
 
 describe('tacit end to end (real server, real binary)', () => {
-  let server: TestServer
+  let server: E2eServer
   let home: string
   const profile = (who: string) => join(home, who)
   const env = (extra: Record<string, string> = {}) => ({
@@ -35,7 +35,7 @@ describe('tacit end to end (real server, real binary)', () => {
   }
 
   before(async () => {
-    server = await startTestServer()
+    server = await startE2eServer()
     home = mkdtempSync(join(tmpdir(), 'tacit-cli-profiles-'))
   })
 

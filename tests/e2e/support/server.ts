@@ -33,8 +33,11 @@ export interface E2eServer {
   invite(): Promise<string>
   /** A counter or gauge from `GET /metrics` (0 when the series does not exist yet). */
   metric(name: string, labels?: Readonly<Record<string, string>>): Promise<number>
-  stop(): Promise<void>
+  /** SIGTERM (SIGKILL after a bound); resolves to the exit code, null when killed by a signal. */
+  stop(): Promise<number | null>
 }
+/** A loaded machine can miss the SQLite writer's start-up bound once; a second start is fine. */
+const START_ATTEMPTS = 2
 
 function storageArgs(o: E2eServerOptions): string[] {
   return o.postgresSchema ? ['--postgres-url', POSTGRES_URL, '--postgres-schema', o.postgresSchema] : []
@@ -63,6 +66,18 @@ function runAdmin(args: string[]): Promise<{ status: number | null; stdout: stri
 }
 
 export async function startE2eServer(options: E2eServerOptions = {}): Promise<E2eServer> {
+  let lastError: unknown
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (error) {
+      lastError = error
+    }
+  }
+  throw lastError
+}
+
+async function startOnce(options: E2eServerOptions): Promise<E2eServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tacit-e2e-'))
   const storage = storageArgs(options)
   const child = spawn(
@@ -88,12 +103,13 @@ export async function startE2eServer(options: E2eServerOptions = {}): Promise<E2
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-8192)
   })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-    await exited
+    const code = await exited
     clearTimeout(timer)
+    return code
   }
   let port: number
   try {
@@ -144,9 +160,10 @@ export async function startE2eServer(options: E2eServerOptions = {}): Promise<E2
       return 0
     },
     async stop() {
-      await kill()
+      const code = await kill()
       rmSync(dataDir, { recursive: true, force: true })
       if (options.postgresSchema) await dropSchema(options.postgresSchema)
+      return code
     },
   }
 }

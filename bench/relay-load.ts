@@ -1,7 +1,8 @@
 /**
  * The load generator of `bench:relay`, run as its own process (forked by relay.bench.ts, driven
  * over IPC) so its CPU is measured apart from the server's. It holds clients [from, to) of the
- * population and runs one phase at a time:
+ * population (several generators split it) and runs one phase at a time, starting at the
+ * wall-clock instant the command names:
  *
  * - `throughput` (closed loop): every client keeps `window` sends unacknowledged; each ack
  *   releases the next send. Counts deliveries during the measured interval.
@@ -9,8 +10,9 @@
  *   the time it was *scheduled* (not sent), so a stalled server shows up in the latency instead of
  *   slowing the generator down (no coordinated omission).
  *
- * Payload layout (opaque to every server): [phase u32][sender u32][counter u32][0 u32]
- * [scheduled time f64, ms since the epoch][padding up to the envelope size].
+ * Payload layout (opaque to every server): [phase u32][sender u32][counter u32]
+ * [send lag u32, µs from the scheduled time to the send call][scheduled time f64, ms since the
+ * epoch][padding up to the envelope size].
  */
 import { performance } from 'node:perf_hooks'
 import { createCeilingAdapter, type RelayAdapter, type RelayConnection } from './relay-adapters.ts'
@@ -25,12 +27,24 @@ export type LoadCommand =
       type: 'phase'
       phase: number
       mode: 'throughput' | 'rate'
+      /**
+       * When the phase starts, in ms since the epoch (`now()`): the same instant for every
+       * generator, so their warm-up and measured intervals coincide with the server's CPU reading.
+       */
+      startAt: number
       size: number
       warmupMs: number
       measureMs: number
       window: number
       /** Envelopes per second from this generator (rate mode). */
       rate: number
+      /**
+       * Rate mode: this generator's schedule is shifted by this many ms, so several generators
+       * interleave their sends instead of sending in the same millisecond.
+       */
+      offsetMs: number
+      /** Generators in the run: with one, every recipient is ours and the drain can count exactly. */
+      generators: number
       /** How long to wait for stragglers after sending stops. */
       drainMs: number
     }
@@ -38,8 +52,6 @@ export type LoadCommand =
 
 export type LoadReply =
   | { type: 'connected'; clients: number; connectMs: number }
-  | { type: 'measure-begin' }
-  | { type: 'measure-end' }
   | { type: 'result'; result: PhaseResult }
   | { type: 'error'; message: string }
 
@@ -53,8 +65,22 @@ export interface PhaseResult {
   /** Sent by this generator during the measured interval (rate mode: scheduled in it). */
   sentMeasured: number
   measuredMs: number
-  /** Latencies (ms) of envelopes scheduled in the measured interval, rate mode only. */
+  /**
+   * Latencies (ms) of envelopes scheduled in the measured interval, rate mode only: from the
+   * scheduled send time in the payload to the `message` event of the recipient's socket.
+   */
   latencies: number[]
+  /**
+   * The same envelopes' latencies from the moment the generator actually sent them: the part of
+   * `latencies` after the generator's own send lag (its stalls on the receiving side remain in).
+   */
+  latenciesFromSend: number[]
+  /**
+   * Rate mode: how late this generator sent each envelope of the measured interval (ms from its
+   * scheduled time to the `send` call). This lateness is inside `latencies` and belongs to the
+   * generator, not the server: its p99 says whether the generator kept to its schedule.
+   */
+  sendLags: number[]
   cpuUserMs: number
   cpuSystemMs: number
   closedConnections: number
@@ -78,6 +104,7 @@ let current: {
   deliveredTotal: number
   acked: number
   latencies: number[]
+  latenciesFromSend: number[]
   latencyFrom: number
   latencyTo: number
   onAck: (client: number) => void
@@ -127,8 +154,15 @@ function onDeliver(payload: Uint8Array): void {
   phase.deliveredTotal += 1
   if (phase.measuring) phase.deliveredMeasured += 1
   const scheduled = view.getFloat64(16)
-  if (scheduled >= phase.latencyFrom && scheduled < phase.latencyTo) phase.latencies.push(now() - scheduled)
+  if (scheduled >= phase.latencyFrom && scheduled < phase.latencyTo) {
+    const latency = now() - scheduled
+    phase.latencies.push(latency)
+    phase.latenciesFromSend.push(latency - view.getUint32(12) / 1000)
+  }
 }
+
+/** Longest send lag the payload can carry (µs in a u32): ~71 minutes, longer than any phase. */
+const MAX_LAG_US = 0xffffffff
 
 function makePayload(size: number, phase: number, sender: number, counter: number, scheduled: number) {
   const payload = new Uint8Array(size)
@@ -136,6 +170,7 @@ function makePayload(size: number, phase: number, sender: number, counter: numbe
   view.setUint32(0, phase)
   view.setUint32(4, sender)
   view.setUint32(8, counter)
+  view.setUint32(12, Math.min(MAX_LAG_US, Math.max(0, Math.round((now() - scheduled) * 1000))))
   view.setFloat64(16, scheduled)
   return payload
 }
@@ -146,6 +181,7 @@ function recipientOf(sender: number, counter: number): number {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const sleepUntil = (at: number) => sleep(Math.max(0, at - now()))
 
 async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promise<PhaseResult> {
   const counters = new Array<number>(connections.length).fill(0)
@@ -159,6 +195,7 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     deliveredTotal: 0,
     acked: 0,
     latencies: [] as number[],
+    latenciesFromSend: [] as number[],
     latencyFrom: Number.POSITIVE_INFINITY,
     latencyTo: Number.POSITIVE_INFINITY,
     onAck: (_client: number) => {},
@@ -175,22 +212,22 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     sent += 1
   }
 
+  const sendLags: number[] = []
   const cpuBefore = process.cpuUsage()
   let measureStart = 0
   let measureEnd = 0
   const beginMeasure = () => {
     state.measuring = true
     measureStart = now()
-    send({ type: 'measure-begin' })
   }
   const endMeasure = () => {
     state.measuring = false
     measureEnd = now()
-    send({ type: 'measure-end' })
   }
   let cpu = process.cpuUsage(cpuBefore)
 
   if (command.mode === 'throughput') {
+    await sleepUntil(command.startAt)
     const window = Math.min(Math.max(1, command.window), MAX_WINDOW)
     state.onAck = (slot) => {
       state.acked += 1
@@ -200,10 +237,10 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     }
     for (let w = 0; w < window; w++)
       for (let slot = 0; slot < connections.length; slot++) sendOne(slot, now())
-    await sleep(command.warmupMs)
+    await sleepUntil(command.startAt + command.warmupMs)
     const cpuAtBegin = process.cpuUsage()
     beginMeasure()
-    await sleep(command.measureMs)
+    await sleepUntil(command.startAt + command.warmupMs + command.measureMs)
     endMeasure()
     cpu = process.cpuUsage(cpuAtBegin)
     sending = false
@@ -211,11 +248,11 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     state.onAck = () => {
       state.acked += 1
     }
-    const start = now()
+    const start = command.startAt + command.offsetMs
     const interval = 1000 / command.rate
     const stopAt = start + command.warmupMs + command.measureMs
-    state.latencyFrom = start + command.warmupMs
-    state.latencyTo = stopAt
+    state.latencyFrom = command.startAt + command.warmupMs
+    state.latencyTo = command.startAt + command.warmupMs + command.measureMs
     let scheduledCount = 0
     let slot = 0
     let cpuAtBegin = process.cpuUsage()
@@ -231,7 +268,10 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
           const scheduled = start + scheduledCount * interval
           if (scheduled > t || scheduled >= stopAt) break
           sendOne(slot, scheduled)
-          if (scheduled >= state.latencyFrom) sentMeasured += 1
+          if (scheduled >= state.latencyFrom && scheduled < state.latencyTo) {
+            sentMeasured += 1
+            sendLags.push(now() - scheduled)
+          }
           scheduledCount += 1
           slot = (slot + 1) % connections.length
         }
@@ -241,19 +281,20 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
           resolve()
         } else setTimeout(tick, 1)
       }
-      tick()
+      setTimeout(tick, Math.max(0, start - now()))
     })
     sending = false
   }
 
   // Backlog: wait (bounded) until every acknowledged envelope of this phase was delivered, so the
   // next phase does not queue behind this one's leftovers in the same mailboxes. With one
-  // generator every recipient is ours; with several, this settles when deliveries stop changing.
+  // generator every recipient is ours; with several, this settles when deliveries stop changing
+  // (the run sums `acked` and `deliveredTotal` over generators for the backlog).
   const drainUntil = now() + command.drainMs
   let last = -1
   let stable = 0
   while (now() < drainUntil) {
-    if (state.acked >= sent && state.deliveredTotal >= state.acked) break
+    if (command.generators === 1 && state.acked >= sent && state.deliveredTotal >= state.acked) break
     stable = state.deliveredTotal === last ? stable + 1 : 0
     if (stable >= 20 && state.acked >= sent) break
     last = state.deliveredTotal
@@ -267,6 +308,8 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     sentMeasured,
     measuredMs: measureEnd - measureStart,
     latencies: state.latencies,
+    latenciesFromSend: state.latenciesFromSend,
+    sendLags,
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
     closedConnections,

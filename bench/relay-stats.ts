@@ -43,6 +43,11 @@ export function postgresCpuDelta(
   return total
 }
 
+/** The 1-minute load average (proc(5) /proc/loadavg): how crowded the shared cores were. */
+export function readLoadAverage(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+}
+
 /** Nearest-rank percentile (p in 0..100) of an already sorted array; NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN

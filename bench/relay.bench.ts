@@ -2,25 +2,37 @@
  * `npm run bench:relay` — how many envelopes a server relays, durably, against a plain `ws`
  * relay with no storage measured in the same run (DESIGN.md §9).
  *
- * Each server runs as its own process; the load generator runs in another (relay-load.ts), so
- * both are measured apart: the server's CPU from /proc/<pid>/stat, the generator's by itself,
- * PostgreSQL's from its processes' /proc entries. For each server and envelope size:
+ * Each server runs as its own process; the load generators run in others (relay-load.ts, two by
+ * default, each with half of the clients and half of the offered rate), so all are measured
+ * apart: the server's CPU from /proc/<pid>/stat, each generator's by itself, PostgreSQL's from its
+ * processes' /proc entries. Every phase starts at one wall-clock instant for all of them. For each
+ * server and envelope size:
  *   throughput  closed loop, `WINDOW` unacknowledged sends per client: delivered envelopes/s
- *   latency     open loop at a fixed offered rate (5,000/s): p50/p99 from scheduled send to delivery
+ *   latency     open loop at a fixed offered rate (5,000/s): p50/p99 from scheduled send to
+ *               delivery, the generators' own send lag (genLag99) and the p99 without it (p99send)
  * Ratios are per server CPU-second, so a generator that shares the machine's two cores with the
  * server does not flatter or penalise either side.
  *
  * Flags: --json (one JSON object on the last line), --clients N, --servers ceiling,sqlite,postgres,
  * --measure-ms N, --sizes 256,4096, --rate N (offered rate of the latency phase; 5,000 by default,
  * the issue's figure — a lower one measures CPU per envelope on a machine too loaded for 5,000/s),
- * --modes throughput,rate.
+ * --modes throughput,rate, --generators N (load generator processes, 2 by default).
+ * Env: TACIT_SERVER_NODE_FLAGS (server process), TACIT_LOAD_NODE_FLAGS (generator processes).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AdapterSpec, LoadCommand, LoadReply, PhaseResult } from './relay-load.ts'
-import { percentile, postgresCpuDelta, readPostgresCpuSeconds, readProcessCpuSeconds } from './relay-stats.ts'
+import {
+  percentile,
+  postgresCpuDelta,
+  readLoadAverage,
+  readPostgresCpuSeconds,
+  readProcessCpuSeconds,
+} from './relay-stats.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const BENCH = join(ROOT, 'bench')
@@ -29,6 +41,17 @@ export const OFFERED_RATE = 5_000
 const WINDOW = 8
 /** Longest wait after a phase for its backlog to be delivered before the next phase starts. */
 const DRAIN_MS = 20_000
+/**
+ * Load generator processes, each holding an equal share of the clients and of the offered rate.
+ * One process with all 1,000 clients stalls its event loop for tens of ms at a time (scavenges,
+ * being descheduled on the shared cores), and every envelope it should have sent or received
+ * meanwhile carries that stall in its latency; two halve the share of the schedule a stall hits.
+ */
+const GENERATORS = 2
+const MAX_GENERATORS = 8
+/** Phases start this long after they are sent, so every generator has the command by then. */
+const START_DELAY_MS = 200
+const now = () => performance.timeOrigin + performance.now()
 
 interface Options {
   json: boolean
@@ -39,6 +62,7 @@ interface Options {
   warmupMs: number
   rate: number
   modes: ('throughput' | 'rate')[]
+  generators: number
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -57,6 +81,7 @@ function parseOptions(argv: readonly string[]): Options {
     modes: (value('--modes') ?? 'throughput,rate')
       .split(',')
       .filter((m): m is 'throughput' | 'rate' => m === 'throughput' || m === 'rate'),
+    generators: Math.max(1, Math.min(MAX_GENERATORS, Number(value('--generators') ?? GENERATORS))),
   }
 }
 
@@ -119,24 +144,22 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
+const splitFlags = (flags: string | undefined) => (flags ?? '').split(' ').filter((f) => f !== '')
+
 class Generator {
   readonly child: ChildProcess
   readonly #queue: LoadReply[] = []
   #waiter: ((reply: LoadReply) => void) | null = null
-  onMarker: (reply: LoadReply) => void = () => {}
 
   constructor() {
     this.child = fork(join(BENCH, 'relay-load.ts'), [], {
       cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
+      // TACIT_LOAD_NODE_FLAGS: Node/V8 flags for the generator processes only.
+      execArgv: ['--import', 'tsx', ...splitFlags(process.env.TACIT_LOAD_NODE_FLAGS)],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     })
     this.child.on('message', (reply: LoadReply) => {
-      if (reply.type === 'measure-begin' || reply.type === 'measure-end') {
-        this.onMarker(reply)
-        return
-      }
       if (this.#waiter) {
         const w = this.#waiter
         this.#waiter = null
@@ -184,14 +207,21 @@ export interface PhaseFigures {
   p99Ms?: number
   /** Rate mode: envelopes scheduled in the measured interval and not delivered within the drain. */
   undelivered?: number
+  /** Rate mode: p99 from the moment the generator actually sent (its send lag taken out). */
+  p99FromSendMs?: number
+  /** Rate mode: p99 of how late the generators sent (ms after the scheduled time); part of p99Ms. */
+  sendLagP99Ms?: number
+  generators: number
   sent: number
   acked: number
   closedConnections: number
   backlog: number
+  /** 1-minute load average at the end of the measured interval (2 cores: above 2, processes queue). */
+  loadAverage: number
 }
 
 async function runPhase(
-  generator: Generator,
+  generators: readonly Generator[],
   server: ServerUnderTest,
   name: string,
   mode: 'throughput' | 'rate',
@@ -199,54 +229,76 @@ async function runPhase(
   phase: number,
   options: Options,
 ): Promise<PhaseFigures> {
-  let cpuBegin = 0
-  let cpuEnd = 0
-  let dbBegin = new Map<number, number>()
-  let dbEnd = new Map<number, number>()
-  generator.onMarker = (reply) => {
-    if (reply.type === 'measure-begin') {
-      cpuBegin = readProcessCpuSeconds(server.pid)
-      if (server.usesPostgres) dbBegin = readPostgresCpuSeconds()
-    } else {
-      cpuEnd = readProcessCpuSeconds(server.pid)
-      if (server.usesPostgres) dbEnd = readPostgresCpuSeconds()
-    }
+  const warmupMs = options.warmupMs
+  const startAt = now() + START_DELAY_MS
+  const results = generators.map((generator, g) =>
+    generator.request({
+      type: 'phase',
+      phase,
+      mode,
+      startAt,
+      size,
+      warmupMs,
+      measureMs: options.measureMs,
+      window: WINDOW,
+      rate: options.rate / generators.length,
+      // Generator g sends at startAt + g/rate + k·n/rate: one envelope every 1/rate in total.
+      offsetMs: (g * 1000) / options.rate,
+      generators: generators.length,
+      drainMs: DRAIN_MS,
+    }),
+  )
+  // The server's CPU over the same wall-clock interval the generators measure, read here.
+  await sleep(Math.max(0, startAt + warmupMs - now()))
+  const cpuBeginAt = now()
+  const cpuBegin = readProcessCpuSeconds(server.pid)
+  const dbBegin = server.usesPostgres ? readPostgresCpuSeconds() : new Map<number, number>()
+  await sleep(Math.max(0, startAt + warmupMs + options.measureMs - now()))
+  const cpuEnd = readProcessCpuSeconds(server.pid)
+  const dbEnd = server.usesPostgres ? readPostgresCpuSeconds() : new Map<number, number>()
+  const cpuSeconds = (now() - cpuBeginAt) / 1000
+  const loadAverage = readLoadAverage()
+
+  const parts: PhaseResult[] = []
+  for (const reply of await Promise.all(results)) {
+    if (reply.type !== 'result') throw new Error(`unexpected reply ${reply.type}`)
+    parts.push(reply.result)
   }
-  const reply = await generator.request({
-    type: 'phase',
-    phase,
-    mode,
-    size,
-    warmupMs: mode === 'throughput' ? options.warmupMs : 500,
-    measureMs: options.measureMs,
-    window: WINDOW,
-    rate: options.rate,
-    drainMs: DRAIN_MS,
-  })
-  if (reply.type !== 'result') throw new Error(`unexpected reply ${reply.type}`)
-  const r: PhaseResult = reply.result
-  const seconds = r.measuredMs / 1000
+  const sum = (pick: (r: PhaseResult) => number) => parts.reduce((total, r) => total + pick(r), 0)
+  const measuredSeconds = sum((r) => r.measuredMs) / parts.length / 1000
+  const deliveredPerSecond = sum((r) => r.deliveredMeasured) / measuredSeconds
   const serverCpuSeconds = cpuEnd - cpuBegin
+  const serverCpuLoad = serverCpuSeconds / cpuSeconds
   const figures: PhaseFigures = {
     server: name,
     size,
     mode,
-    deliveredPerSecond: r.deliveredMeasured / seconds,
+    deliveredPerSecond,
     serverCpuSeconds,
-    serverCpuLoad: serverCpuSeconds / seconds,
+    serverCpuLoad,
     databaseCpuSeconds: postgresCpuDelta(dbBegin, dbEnd),
-    generatorCpuLoad: (r.cpuUserMs + r.cpuSystemMs) / r.measuredMs,
-    deliveredPerServerCpuSecond: serverCpuSeconds > 0 ? r.deliveredMeasured / serverCpuSeconds : Number.NaN,
-    sent: r.sent,
-    acked: r.acked,
-    closedConnections: r.closedConnections,
-    backlog: r.backlog,
+    generatorCpuLoad: sum((r) => (r.cpuUserMs + r.cpuSystemMs) / r.measuredMs),
+    // Both rates over the same interval: delivered per second over server CPU-seconds per second.
+    deliveredPerServerCpuSecond: serverCpuLoad > 0 ? deliveredPerSecond / serverCpuLoad : Number.NaN,
+    sent: sum((r) => r.sent),
+    acked: sum((r) => r.acked),
+    closedConnections: sum((r) => r.closedConnections),
+    // Envelopes cross generators (sender in one, recipient in another): only the sums balance.
+    backlog: Math.max(0, sum((r) => r.acked) - sum((r) => r.deliveredTotal)),
+    generators: generators.length,
+    loadAverage,
   }
   if (mode === 'rate') {
-    const sorted = r.latencies.sort((a, b) => a - b)
-    figures.p50Ms = percentile(sorted, 50)
-    figures.p99Ms = percentile(sorted, 99)
-    figures.undelivered = r.sentMeasured - r.latencies.length
+    const latencies = parts.flatMap((r) => r.latencies).sort((a, b) => a - b)
+    const sendLags = parts.flatMap((r) => r.sendLags).sort((a, b) => a - b)
+    figures.p50Ms = percentile(latencies, 50)
+    figures.p99Ms = percentile(latencies, 99)
+    figures.sendLagP99Ms = percentile(sendLags, 99)
+    figures.p99FromSendMs = percentile(
+      parts.flatMap((r) => r.latenciesFromSend).sort((a, b) => a - b),
+      99,
+    )
+    figures.undelivered = sum((r) => r.sentMeasured) - latencies.length
   }
   return figures
 }
@@ -258,28 +310,41 @@ async function benchServer(
   phaseBase: number,
 ): Promise<PhaseFigures[]> {
   const server = await factory(options.clients)
-  const generator = new Generator()
+  const generators = Array.from({ length: options.generators }, () => new Generator())
   const out: PhaseFigures[] = []
   try {
-    const connected = await generator.request({
-      type: 'connect',
-      adapter: server.adapter,
-      from: 0,
-      to: options.clients,
-      total: options.clients,
-    })
-    if (connected.type !== 'connected') throw new Error('generator did not connect')
-    log(options, `${name}: ${connected.clients} clients connected in ${connected.connectMs.toFixed(0)} ms`)
+    const started = now()
+    const share = Math.ceil(options.clients / generators.length)
+    const replies = await Promise.all(
+      generators.map((generator, g) =>
+        generator.request({
+          type: 'connect',
+          adapter: server.adapter,
+          from: g * share,
+          to: Math.min(options.clients, (g + 1) * share),
+          total: options.clients,
+        }),
+      ),
+    )
+    let clients = 0
+    for (const connected of replies) {
+      if (connected.type !== 'connected') throw new Error('generator did not connect')
+      clients += connected.clients
+    }
+    log(
+      options,
+      `${name}: ${clients} clients connected in ${(now() - started).toFixed(0)} ms by ${generators.length} generator processes`,
+    )
     let phase = phaseBase
     for (const size of options.sizes) {
       for (const mode of options.modes) {
-        const figures = await runPhase(generator, server, name, mode, size, ++phase, options)
+        const figures = await runPhase(generators, server, name, mode, size, ++phase, options)
         log(options, formatRow(figures))
         out.push(figures)
       }
     }
   } finally {
-    await generator.exit().catch(() => generator.child.kill('SIGKILL'))
+    await Promise.all(generators.map((g) => g.exit().catch(() => g.child.kill('SIGKILL'))))
     await server.stop()
   }
   return out
@@ -306,10 +371,14 @@ function formatRow(f: PhaseFigures): string {
     fmt(f.p50Ms, 1).padStart(7),
     fmt(f.p99Ms, 1).padStart(7),
     fmt(f.undelivered).padStart(6),
+    fmt(f.sendLagP99Ms, 1).padStart(8),
+    fmt(f.p99FromSendMs, 1).padStart(7),
+    fmt(f.loadAverage, 1).padStart(5),
   ].join(' ')
 }
 
-const HEADER = 'server     size mode       deliv/s  srvCPU  per-CPU-s genCPU  dbCPU  p50 ms  p99 ms  undel'
+const HEADER =
+  'server     size mode       deliv/s  srvCPU  per-CPU-s genCPU  dbCPU  p50 ms  p99 ms  undel genLag99 p99send  load'
 
 /** Real servers (SQLite, PostgreSQL) come from the harness once the server's main.ts exists. */
 async function serverFactories(): Promise<Record<string, ServerFactory | string>> {
@@ -380,6 +449,7 @@ async function main(): Promise<void> {
     clients: options.clients,
     offeredRate: options.rate,
     window: WINDOW,
+    generators: options.generators,
     measureMs: options.measureMs,
     phases,
     ratios,

@@ -12,7 +12,7 @@
  *   library's own commit functions) with our provider, then with the library's default provider;
  * - serialized state per member (snapshot bytes).
  * And, with our provider on both sides, the application-message path itself: ours against
- * ts-mls's createApplicationMessage / unprotectPrivateMessage, group of 2, interleaved.
+ * ts-mls's createApplicationMessage / processMessage, group of 2, interleaved.
  * Prints tables with ratios; `--json` adds one JSON object on the last line.
  * Every loop is bounded in count and time.
  */
@@ -30,7 +30,6 @@ import {
   processMessage as libraryProcessMessage,
 } from 'ts-mls'
 import { getCiphersuiteFromName } from 'ts-mls/crypto/ciphersuite.js'
-import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js'
 import { createAuthenticationService } from '../packages/protocol/src/authentication.ts'
 import {
   type CipherSuite,
@@ -201,12 +200,12 @@ async function tacitSide(name: TacitSuiteName, size: number): Promise<MessagingS
 }
 
 /**
- * ts-mls 1.6.4 out of the box: its default provider and its own message functions, with the
- * encoding a messenger needs (an MLSMessage on the wire). The group itself is set up through our
- * wrapper on the default provider; only the message path is measured.
+ * ts-mls 1.6.4's own message functions, with the encoding a messenger needs (an MLSMessage on
+ * the wire); on its default provider, that is the library out of the box. The group itself is
+ * set up through our wrapper; only the message path is measured.
  */
-async function librarySide(name: TacitSuiteName, size: number): Promise<MessagingSide> {
-  const suite = await suiteFor(name, 'default')
+async function librarySide(name: TacitSuiteName, size: number, provider: Provider): Promise<MessagingSide> {
+  const suite = await suiteFor(name, provider)
   const { a, b } = await buildGroup(suite, size)
   const cs = suite.impl
   let sender: ClientState = a.state
@@ -294,71 +293,6 @@ async function interleaved(
   return [ops[0]! / cpu[0]!, ops[1]! / cpu[1]!]
 }
 
-/**
- * Our application-message path (`encryptMessage` / `processMessage`) against ts-mls 1.6.4's own
- * message functions as they were called before decision 0010 — same provider, same encoding,
- * same state — interleaved in one loop, group of 2.
- */
-async function pathComparison(suite: CipherSuite) {
-  const ours = await buildGroup(suite, 2)
-  const lib = await buildGroup(suite, 2)
-  const cs = suite.impl
-  let oursSender = ours.a
-  let oursReceiver = ours.b
-  let libSender = lib.a.state
-  let libReceiver = lib.b.state
-  const oursSent: Uint8Array[] = []
-  const libSent: Uint8Array[] = []
-  const oursEncrypt = async () => {
-    const r = await encryptMessage(oursSender, ours.config, MESSAGE)
-    oursSender = r.group
-    oursSent.push(r.message)
-  }
-  const libEncrypt = async () => {
-    const r = await createApplicationMessage(libSender, MESSAGE, cs)
-    libSender = r.newState
-    libSent.push(
-      encodeMlsMessage({
-        version: 'mls10',
-        wireformat: 'mls_private_message',
-        privateMessage: r.privateMessage,
-      }),
-    )
-  }
-  let oursNext = 0
-  let libNext = 0
-  const oursDecrypt = async () => {
-    oursReceiver = (await processMessage(oursReceiver, ours.config, oursSent[oursNext++]!)).group
-  }
-  const libDecrypt = async () => {
-    const bytes = libSent[libNext++]!
-    const decoded = decodeMlsMessage(bytes, 0)
-    if (decoded?.[0].wireformat !== 'mls_private_message') throw new Error('expected a PrivateMessage')
-    const r = await unprotectPrivateMessage(
-      libReceiver.keySchedule.senderDataSecret,
-      decoded[0].privateMessage,
-      libReceiver.secretTree,
-      libReceiver.ratchetTree,
-      libReceiver.groupContext,
-      libReceiver.clientConfig.keyRetentionConfig,
-      cs,
-    )
-    libReceiver = { ...libReceiver, secretTree: r.tree }
-  }
-  for (let i = 0; i < WARM_UP_OPS; i++) {
-    await oursEncrypt()
-    await oursDecrypt()
-    await libEncrypt()
-    await libDecrypt()
-  }
-  const [oursEnc, libEnc] = await interleaved(oursEncrypt, libEncrypt)
-  const [oursDec, libDec] = await interleaved(oursDecrypt, libDecrypt, [
-    oursSent.length - oursNext,
-    libSent.length - libNext,
-  ])
-  return { oursEnc, libEnc, oursDec, libDec }
-}
-
 async function commitTimes(suite: CipherSuite, size: number) {
   const { a, b, config } = await buildGroup(suite, size)
   let cpu = process.cpuUsage()
@@ -398,7 +332,10 @@ async function main() {
     const results: Record<Provider, Record<string, number>> = { tacit: {}, default: {} }
     for (const size of [2, 100]) {
       progress(`${short}: messages, group of ${size}`)
-      const m = await messagingComparison(await tacitSide(name, size), await librarySide(name, size))
+      const m = await messagingComparison(
+        await tacitSide(name, size),
+        await librarySide(name, size, 'default'),
+      )
       results.tacit[`enc${size}`] = m.enc.first
       results.default[`enc${size}`] = m.enc.second
       results.tacit[`dec${size}`] = m.dec.first
@@ -417,10 +354,10 @@ async function main() {
       r.kp = await keyPackagesPerSecond(suite)
     }
     progress(`${short}: the two message paths on our provider`)
-    const path = await pathComparison(await suiteFor(name, 'tacit'))
+    const path = await messagingComparison(await tacitSide(name, 2), await librarySide(name, 2, 'tacit'))
     pathRows.push(
-      { suite: short, metric: 'encrypt 1 KiB, group of 2', ours: path.oursEnc, library: path.libEnc },
-      { suite: short, metric: 'decrypt 1 KiB, group of 2', ours: path.oursDec, library: path.libDec },
+      { suite: short, metric: 'encrypt 1 KiB, group of 2', ours: path.enc.first, library: path.enc.second },
+      { suite: short, metric: 'decrypt 1 KiB, group of 2', ours: path.dec.first, library: path.dec.second },
     )
     const t = results.tacit
     const d = results.default

@@ -12,6 +12,7 @@ export type SfuErrorCode =
   | 'negotiation-failed'
   | 'answer-timeout'
   | 'connect-timeout'
+  | 'connection-lost'
   | 'media-idle'
   | 'shutting-down'
 

@@ -33,10 +33,14 @@ export const ROOM_ID_CHARS = 22
 export const AUTH_TIMEOUT_MS = 10_000
 /** A participant must answer an offer within this time, or it is dropped. */
 export const ANSWER_TIMEOUT_MS = 20_000
-/** A participant whose media connection does not come up (or fails) within this time is dropped. */
+/** A participant whose media connection is not up this long after its first answer is dropped. */
 export const CONNECT_TIMEOUT_MS = 30_000
-/** A participant that has received no media packet from its client for this long is dropped. */
-export const MEDIA_IDLE_TIMEOUT_MS = 60_000
+/**
+ * A participant from whose client no RTP or RTCP packet arrived for this long is dropped (a
+ * crashed or cut-off browser; RFC 3550 §6.3.5 times a silent member out after five report
+ * intervals, and browsers report about every second while in a call).
+ */
+export const MEDIA_IDLE_TIMEOUT_MS = 20_000
 /** How often rooms are checked for idle participants. */
 export const IDLE_CHECK_INTERVAL_MS = 5_000
 /** Key-frame requests forwarded to one publisher at most this often. */

@@ -23,6 +23,7 @@ export const SfuCloseCode = {
   unauthenticated: 4401,
   refused: 4403,
   timeout: 4408,
+  gone: 4410,
   rateLimited: 4429,
 } as const
 
@@ -39,6 +40,7 @@ const CLOSE_CODES: Record<SfuErrorCode, number> = {
   'negotiation-failed': SfuCloseCode.badMessage,
   'answer-timeout': SfuCloseCode.timeout,
   'connect-timeout': SfuCloseCode.timeout,
+  'connection-lost': SfuCloseCode.gone,
   'media-idle': SfuCloseCode.timeout,
   'shutting-down': SfuCloseCode.goingAway,
 }

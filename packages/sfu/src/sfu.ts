@@ -114,6 +114,9 @@ class Participant {
   closed = false
   private awaitingAnswer = false
   private offerAgain = false
+  /** An answer was applied: werift's ICE and DTLS are starting or up. */
+  private answered = false
+  private connectTimer: ReturnType<typeof setTimeout> | null = null
   private negotiation: Promise<void> = Promise.resolve()
   private answerTimer: ReturnType<typeof setTimeout> | null = null
   private candidates = 0
@@ -135,6 +138,12 @@ class Participant {
       },
       headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useAbsSendTime()] },
       bundlePolicy: 'max-bundle',
+      // ICE lite (RFC 8445 §2.5), as SFUs with a reachable address run: the browser, a full agent,
+      // makes the checks, nominates and keeps consent fresh (RFC 7675). As a full agent werift
+      // sent its own consent checks with a 500 ms response window and no retransmission; on a
+      // loaded machine six late responses in a row expired consent and failed healthy connections.
+      // A client that goes silent is dropped by MEDIA_IDLE_TIMEOUT_MS instead.
+      iceLite: true,
       iceUseIpv6: false,
       iceUseTcp: false,
       ...(options.portRange !== undefined
@@ -152,19 +161,30 @@ class Participant {
       this.watchRtcp(transceiver)
     }
     const onState = this.pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') {
-        this.connected = true
-        // A subscriber that just connected needs a key frame from everyone it receives.
-        for (const forward of this.active.values())
-          if (forward.publisher !== null) this.room.get(forward.publisher)?.requestKeyFrame()
-      }
-      if (state === 'failed') this.sfu.drop(this, 'connect-timeout', 'the media connection failed')
+      if (state === 'connected' && !this.connected) this.onConnected()
+      // ICE failed (no pair, or RFC 7675 §5.1 consent expired 30 s after the last response) or
+      // DTLS failed: the client is gone or unreachable.
+      if (state === 'failed') this.sfu.drop(this, 'connection-lost', 'the media connection failed')
     })
     this.unsubscribers.push(onState.unSubscribe)
   }
 
   touch(): void {
     this.lastActivityAt = this.sfu.now()
+  }
+
+  private onConnected(): void {
+    this.connected = true
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer)
+    this.connectTimer = null
+    // A subscriber that just connected needs a key frame from everyone it receives.
+    for (const forward of this.active.values())
+      if (forward.publisher !== null) this.room.get(forward.publisher)?.requestKeyFrame()
+    // Room changes while the connection came up were held back (see negotiate()).
+    if (this.offerAgain && !this.awaitingAnswer) {
+      this.offerAgain = false
+      this.negotiate()
+    }
   }
 
   /**
@@ -268,9 +288,16 @@ class Participant {
     }
   }
 
-  /** Queues a new offer; one is outstanding at a time, changes meanwhile go in the next. */
+  /**
+   * Queues a new offer; one is outstanding at a time, changes meanwhile go in the next. After the
+   * first answer the next offer also waits until the media connection is up: werift starts ICE and
+   * DTLS on every applied answer, and a second start before the first one finished does not
+   * settle — its DTLS start fails ("state must be new") and fails the connection, or (a full ICE
+   * agent) its ICE start hangs in `checking`. A join or leave in the seconds after someone's
+   * answer dropped that participant while its browser showed a working call.
+   */
   negotiate(): void {
-    if (this.awaitingAnswer) {
+    if (this.awaitingAnswer || (this.answered && !this.connected)) {
       this.offerAgain = true
       return
     }
@@ -320,6 +347,16 @@ class Participant {
     } catch (error) {
       throw new SfuError('negotiation-failed', 'the answer was refused', { cause: error })
     }
+    if (!this.answered) {
+      // ICE and DTLS start with the first answer: the connection gets its time from here, not
+      // from the join (the answer has a timeout of its own), so a slow answer on a loaded
+      // client does not eat into it.
+      this.answered = true
+      this.connectTimer = setTimeout(() => {
+        if (!this.connected) this.sfu.drop(this, 'connect-timeout', 'the media connection did not come up')
+      }, CONNECT_TIMEOUT_MS)
+      this.connectTimer.unref?.()
+    }
     this.awaitingAnswer = false
     if (this.offerAgain) {
       this.offerAgain = false
@@ -340,6 +377,7 @@ class Participant {
     if (this.closed) return
     this.closed = true
     if (this.answerTimer !== null) clearTimeout(this.answerTimer)
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer)
     for (const unsubscribe of this.unsubscribers) unsubscribe()
     this.pc.close().catch(() => {})
   }
@@ -419,11 +457,6 @@ export class Sfu {
       participant.addForward(other)
       other.addForward(participant)
     }
-    const connectTimer = setTimeout(() => {
-      if (!participant.connected)
-        this.drop(participant, 'connect-timeout', 'the media connection did not come up')
-    }, CONNECT_TIMEOUT_MS)
-    connectTimer.unref?.()
     sink.send({ type: 'joined', participant: participant.id, participants: room.ids() })
     participant.negotiate()
     for (const other of others) {
@@ -436,10 +469,7 @@ export class Sfu {
       room: roomId,
       answer: (sdp) => participant.applyAnswer(sdp),
       candidate: (candidate, mid, index) => participant.addCandidate(candidate, mid, index),
-      leave: () => {
-        clearTimeout(connectTimer)
-        this.remove(participant)
-      },
+      leave: () => this.remove(participant),
     }
   }
 

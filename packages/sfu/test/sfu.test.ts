@@ -217,3 +217,53 @@ test("a subscriber's key-frame request (PLI) reaches the publisher", async () =>
     }
   }
 })
+
+test("a join while an earlier participant's connection is still coming up waits for it: it connects, its ICE never goes back to checking, and it then gets the newcomer", async () => {
+  const room = randomBytes(16).toString('base64url')
+  const people: Joined[] = []
+  try {
+    // b joins the moment a's first answer is applied, while a's ICE checks are running.
+    let answered = false
+    const dropped: string[] = []
+    let handle: ParticipantHandle | null = null
+    const client = new TestParticipant((message) => {
+      if (message.type !== 'answer') return
+      handle!
+        .answer(message.sdp)
+        .then(() => {
+          if (!answered) people.push(joinRoom(room))
+          answered = true
+        })
+        .catch((e) => dropped.push(String(e)))
+    })
+    handle = sfu.join(room, `device-${randomBytes(4).toString('hex')}`, {
+      send: (m: ServerMessage) => client.handle(m),
+      dropped: (code) => dropped.push(code),
+    })
+    const a: Joined = { client, handle, dropped }
+    people.push(a)
+    const iceStates: string[] = []
+    sfu.rooms
+      .get(room)!
+      .get(handle.id)!
+      .pc.iceConnectionStateChange.subscribe((s) => iceStates.push(s))
+    await until('b joined', () => people.length === 2)
+    const b = people[1]!
+    await until('both connected', () => people.every((p) => p.client.pc.connectionState === 'connected'))
+    for (const p of people) p.client.startPublishing()
+    await until('a receives b', () => a.client.received.filter((r) => r.from === b.handle.id).length >= 10)
+    await until('b receives a', () => b.client.received.filter((r) => r.from === a.handle.id).length >= 10)
+    assert.equal(
+      iceStates.slice(iceStates.indexOf('connected')).includes('checking'),
+      false,
+      `a's ICE went back to checking: ${iceStates.join(', ')}`,
+    )
+    assert.equal(sfu.rooms.get(room)!.get(a.handle.id)!.pc.connectionState, 'connected')
+    for (const p of people) assert.deepEqual(p.dropped, [])
+  } finally {
+    for (const p of people) {
+      p.handle.leave()
+      await p.client.close()
+    }
+  }
+})

@@ -20,6 +20,7 @@
  *                            opaque ufrag<0..256>;
  *       case end:            uint8 reason;             // EndReason below
  *       case group_join:     uint8 media;              // kind 0x10: in a group call (sfu.md)
+ *                            opaque sfu_participant<1..32>; // our participant id in the SFU room
  *       case group_leave:    struct {};                // kind 0x11: left it
  *     };
  *   } CallSignal;
@@ -42,6 +43,8 @@ export const MAX_CANDIDATE_BYTES = 1024
 export const MAX_SDP_MID_BYTES = 64
 export const MAX_UFRAG_BYTES = 256
 export const MAX_MEMBER_ID_BYTES = 64
+/** The SFU's participant ids are 16 random bytes in base64url (22 characters). */
+export const MAX_SFU_PARTICIPANT_BYTES = 32
 const NO_M_LINE = 0xffff
 
 export type CallSignalErrorCode =
@@ -104,7 +107,15 @@ export type CallSignalBody =
     }
   | { readonly kind: 'end'; readonly reason: EndReason }
   /** Group calls (docs/protocol/sfu.md §Group calls): "I am in this call" / "I left it". */
-  | { readonly kind: 'group-join'; readonly media: CallMedia }
+  | {
+      readonly kind: 'group-join'
+      readonly media: CallMedia
+      /**
+       * The sender's participant id in the SFU room: lets the others match the SFU's participant
+       * list to call members, so a member the SFU dropped (a crash) leaves their call too.
+       */
+      readonly sfuParticipant: string
+    }
   | { readonly kind: 'group-leave' }
 
 export type CallSignal = CallSignalBody & {
@@ -213,9 +224,14 @@ export function encodeCallSignal(signal: CallSignal): Uint8Array {
   switch (signal.kind) {
     case 'invite':
     case 'accept':
-    case 'group-join':
       out.u8(mediaByte(signal.media))
       break
+    case 'group-join': {
+      const participant = text(signal.sfuParticipant, MAX_SFU_PARTICIPANT_BYTES, 'sfuParticipant')
+      if (participant.length === 0) throw new CallSignalError('usage', 'an empty SFU participant id')
+      out.u8(mediaByte(signal.media)).vec8(participant)
+      break
+    }
     case 'group-leave':
       break
     case 'offer':
@@ -328,9 +344,15 @@ export function decodeCallSignal(bytes: Uint8Array): CallSignal {
   switch (kind) {
     case 'invite':
     case 'accept':
-    case 'group-join':
       signal = { ...head, kind, media: mediaOf(r.u8()) }
       break
+    case 'group-join': {
+      const media = mediaOf(r.u8())
+      const sfuParticipant = utf8(r.vec8(MAX_SFU_PARTICIPANT_BYTES, 'sfuParticipant'), 'sfuParticipant')
+      if (sfuParticipant === '') throw new CallSignalError('malformed', 'an empty SFU participant id')
+      signal = { ...head, kind, media, sfuParticipant }
+      break
+    }
     case 'group-leave':
       signal = { ...head, kind }
       break

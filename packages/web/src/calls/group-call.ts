@@ -107,7 +107,17 @@ interface Live {
   keying: Promise<void>
   timer: ReturnType<typeof setTimeout> | null
   over: boolean
+  /** Our participant id in the SFU room, from `joined`. */
+  sfuParticipant: string | null
+  /** Each other member's SFU participant id, from its `group-join`. */
+  sfuIds: Map<string, string>
+  /** The SFU's latest participant list, and every id it ever listed (bounded by MAX_SFU_IDS_SEEN). */
+  sfuPresent: Set<string>
+  sfuSeen: Set<string>
 }
+
+/** SFU participant ids remembered per call: 8 at once, so this allows much churn. */
+const MAX_SFU_IDS_SEEN = 256
 
 type Listener = () => void
 
@@ -241,6 +251,10 @@ export class GroupCallController {
       keying: Promise.resolve(),
       timer: null,
       over: false,
+      sfuParticipant: null,
+      sfuIds: new Map(),
+      sfuPresent: new Set(),
+      sfuSeen: new Set(),
     }
     this.live = live
     this.problemText = null
@@ -362,14 +376,14 @@ export class GroupCallController {
           case 'joined':
             joined = true
             trace('sfu joined')
+            live.sfuParticipant = typeof message.participant === 'string' ? message.participant : null
+            this.sfuParticipants(live, message.participants)
             resolve()
             // Announce ourselves only once the SFU took us (a full room refuses before this).
-            void this.signal(live, {
-              kind: 'group-join',
-              callId: live.state.callId,
-              to: null,
-              media: live.state.media,
-            }).catch(() => undefined)
+            void this.announce(live, null).catch(() => undefined)
+            return
+          case 'participants':
+            this.sfuParticipants(live, message.participants)
             return
           case 'offer':
             live.negotiation = live.negotiation
@@ -401,6 +415,45 @@ export class GroupCallController {
     }
     // biome-ignore lint/complexity/useLiteralKeys: as above
     return api['withSession']((token: string) => Promise.resolve(token))
+  }
+
+  /** `group-join` with our SFU participant id, to everyone (`to` null) or to one newcomer. */
+  private announce(live: Live, to: string | null): Promise<void> {
+    if (live.sfuParticipant === null) return Promise.resolve()
+    return this.signal(live, {
+      kind: 'group-join',
+      callId: live.state.callId,
+      to,
+      media: live.state.media,
+      sfuParticipant: live.sfuParticipant,
+    })
+  }
+
+  /**
+   * The SFU's participant list changed. A member whose SFU participant has gone from it was
+   * dropped by the SFU (its socket closed, its media connection failed or went silent: a crash
+   * or a lost network) without a `group-leave`; it leaves our call as if it had sent one, so its
+   * frames stop being accepted and the keys rotate.
+   */
+  private sfuParticipants(live: Live, list: unknown): void {
+    if (!Array.isArray(list) || live.over) return
+    live.sfuPresent = new Set(list.filter((x): x is string => typeof x === 'string'))
+    for (const id of live.sfuPresent) {
+      if (live.sfuSeen.size >= MAX_SFU_IDS_SEEN) break
+      live.sfuSeen.add(id)
+    }
+    let changed = false
+    for (const [memberId, id] of live.sfuIds) {
+      if (live.sfuPresent.has(id)) continue
+      live.sfuIds.delete(memberId)
+      this.known.get(live.state.callId)?.members.delete(memberId)
+      if (live.members.delete(memberId)) changed = true
+    }
+    if (changed) {
+      trace('sfu dropped a member')
+      this.membershipChanged(live)
+      this.changed()
+    }
   }
 
   private sfuSend(live: Live, message: Record<string, unknown>): void {
@@ -486,13 +539,14 @@ export class GroupCallController {
       known.members.set(e.from.memberId, e.from)
       if (live && live.state.conversationId === e.conversationId) {
         // A newcomer's announcement to everyone: tell it that we are here.
-        if (s.to === null)
-          void this.signal(live, {
-            kind: 'group-join',
-            callId: s.callId,
-            to: e.from.memberId,
-            media: live.state.media,
-          }).catch(() => undefined)
+        if (s.to === null) void this.announce(live, e.from.memberId).catch(() => undefined)
+        // Its SFU participant came and went already (listed once, not now): it is not in the call.
+        if (live.sfuSeen.has(s.sfuParticipant) && !live.sfuPresent.has(s.sfuParticipant)) {
+          known.members.delete(e.from.memberId)
+          this.changed()
+          return
+        }
+        live.sfuIds.set(e.from.memberId, s.sfuParticipant)
         if (!live.members.has(e.from.memberId) && live.members.size < MAX_GROUP_CALL_PARTICIPANTS) {
           live.members.set(e.from.memberId, e.from)
           this.membershipChanged(live)
@@ -501,6 +555,7 @@ export class GroupCallController {
     } else {
       known?.members.delete(e.from.memberId)
       if (known && known.members.size === 0) this.known.delete(s.callId)
+      live?.sfuIds.delete(e.from.memberId)
       if (live?.members.delete(e.from.memberId)) this.membershipChanged(live)
     }
     this.changed()

@@ -265,13 +265,16 @@ export class CallKeyring {
     return this.#resolveEntry(kid)?.keys.baseKey
   }
 
-  /** SFrame-encrypts one frame under the current send key; `metadata` is authenticated (clear codec bytes). */
-  async encrypt(plaintext: Uint8Array, metadata?: Uint8Array): Promise<Uint8Array> {
+  /**
+   * SFrame-encrypts one frame under the current send key; `metadata` is authenticated (clear codec
+   * bytes) and, with `metadataInFront`, also put in front of the output (SFrameContext.encrypt).
+   */
+  async encrypt(plaintext: Uint8Array, metadata?: Uint8Array, metadataInFront = false): Promise<Uint8Array> {
     const current = this.#current
     if (current === undefined || this.#context === undefined) {
       throw new CallsError('unknown-kid', 'no call keys installed yet')
     }
-    return this.#context.encrypt(current.sendKid, plaintext, metadata)
+    return this.#context.encrypt(current.sendKid, plaintext, metadata, metadataInFront)
   }
 
   /** Decrypts one SFrame ciphertext; see `SFrameContext.decrypt` for errors and the replay result. */

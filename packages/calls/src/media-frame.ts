@@ -21,12 +21,7 @@ export async function protectMediaFrame(
       `a ${codec} frame of ${frame.length} bytes has no complete header`,
     )
   }
-  const clear = frame.subarray(0, clearCount)
-  const sframe = await keyring.encrypt(frame.subarray(clearCount), clear)
-  const out = new Uint8Array(clearCount + sframe.length)
-  out.set(clear)
-  out.set(sframe, clearCount)
-  return out
+  return keyring.encrypt(frame.subarray(clearCount), frame.subarray(0, clearCount), true)
 }
 
 export type UnprotectedMediaFrame =

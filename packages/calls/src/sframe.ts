@@ -398,7 +398,7 @@ export async function importSFrameAeadKey(suiteId: SFrameSuiteId, key: Uint8Arra
 
 /** RFC 9605 §4.4.3: nonce = sframe_salt XOR encode_big_endian(CTR, Nn). */
 export function sframeNonce(salt: Uint8Array, ctr: bigint): Uint8Array {
-  const nonce = Uint8Array.from(salt)
+  const nonce = salt.slice()
   if (ctr <= MAX_SAFE) {
     let value = Number(ctr)
     for (let i = nonce.length - 1; i >= 0 && value > 0; i--) {
@@ -563,10 +563,17 @@ export class SFrameContext {
   }
 
   /**
-   * RFC 9605 §4.4.3. Returns header ‖ ciphertext. The counter is taken before the first await, so
-   * concurrent calls never share a (KID, CTR) pair (§4.3 MUST).
+   * RFC 9605 §4.4.3. Returns header ‖ ciphertext, or metadata ‖ header ‖ ciphertext with
+   * `metadataInFront` (a media frame whose clear codec bytes are the metadata, built in one buffer
+   * instead of copied twice). The counter is taken before the first await, so concurrent calls
+   * never share a (KID, CTR) pair (§4.3 MUST).
    */
-  async encrypt(kid: bigint, plaintext: Uint8Array, metadata: Uint8Array = EMPTY): Promise<Uint8Array> {
+  async encrypt(
+    kid: bigint,
+    plaintext: Uint8Array,
+    metadata: Uint8Array = EMPTY,
+    metadataInFront = false,
+  ): Promise<Uint8Array> {
     checkFrame(plaintext, 'plaintext')
     checkFrame(metadata, 'metadata')
     const state = this.#send.get(kid)
@@ -578,7 +585,12 @@ export class SFrameContext {
     const header = encodeSFrameHeader(kid, ctr)
     const aad = metadata.length === 0 ? header : concatBytes(header, metadata)
     const ciphertext = await state.aead.seal(sframeNonce(state.salt, ctr), aad, plaintext)
-    return concatBytes(header, ciphertext)
+    if (!metadataInFront) return concatBytes(header, ciphertext)
+    const out = new Uint8Array(aad.length + ciphertext.length)
+    out.set(metadata)
+    out.set(header, metadata.length)
+    out.set(ciphertext, aad.length)
+    return out
   }
 
   async #receiveKey(kid: bigint): Promise<{ state: ReceiveKeyState; candidate: boolean } | undefined> {

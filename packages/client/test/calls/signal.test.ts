@@ -17,6 +17,7 @@ import {
   fingerprintToText,
   MAX_CANDIDATE_BYTES,
   MAX_SDP_BYTES,
+  MAX_SFU_PARTICIPANT_BYTES,
   MAX_SIGNAL_BYTES,
   newCallId,
   sameFingerprint,
@@ -68,6 +69,15 @@ const SAMPLES: CallSignal[] = [
   { kind: 'end', callId, to: null, reason: 'hangup' },
   { kind: 'end', callId, to: null, reason: 'fingerprint-mismatch' },
   { kind: 'end', callId, to: null, reason: 'busy' },
+  {
+    kind: 'group-join',
+    callId,
+    to: null,
+    media: { audio: true, video: true },
+    sfuParticipant: 'p'.repeat(22),
+  },
+  { kind: 'group-join', callId, to: null, media: { audio: true, video: false }, sfuParticipant: 'x' },
+  { kind: 'group-leave', callId, to: null },
 ]
 
 function refused(bytes: Uint8Array, code: CallSignalErrorCode): void {
@@ -151,6 +161,34 @@ describe('call signal codec', () => {
     const forged = Uint8Array.of(...head, n >> 8, n & 0xff, ...new Uint8Array(n).fill(0x61), 1, 32)
     refused(forged, 'too-large')
     refused(new Uint8Array(MAX_SIGNAL_BYTES + 1), 'too-large')
+  })
+
+  it('a group join carries an SFU participant id of 1 to MAX_SFU_PARTICIPANT_BYTES bytes', () => {
+    const join = (sfuParticipant: string): CallSignal => ({
+      kind: 'group-join',
+      callId,
+      to: null,
+      media: { audio: true, video: true },
+      sfuParticipant,
+    })
+    const longest = 'q'.repeat(MAX_SFU_PARTICIPANT_BYTES)
+    assert.deepEqual(decodeCallSignal(encodeCallSignal(join(longest))), join(longest))
+    for (const [id, code] of [
+      ['', 'usage'],
+      [`${longest}q`, 'too-large'],
+    ] as const) {
+      assert.throws(
+        () => encodeCallSignal(join(id)),
+        (e: unknown) => CallSignalError.is(e, code),
+        `encoding ${id.length} bytes`,
+      )
+    }
+    // On the wire the id is the last field: a length byte, then its bytes.
+    const one = encodeCallSignal(join('x'))
+    assert.deepEqual([...one.subarray(-2)], [1, 0x78])
+    refused(Uint8Array.of(...one.subarray(0, -2), 0), 'malformed')
+    const n = MAX_SFU_PARTICIPANT_BYTES + 1
+    refused(Uint8Array.of(...one.subarray(0, -2), n, ...new Uint8Array(n).fill(0x71)), 'too-large')
   })
 
   it('refuses invalid UTF-8 and an empty SDP', () => {

@@ -360,6 +360,11 @@ describe('group calls in Chromium through the SFU', { timeout: SUITE_TIMEOUT_MS 
           (c) => c.enough || c.connection === 'failed' || c.errors > 0,
           MEDIA_GUARD_MS,
         )
+        if (!enough(joined.client))
+          console.log(
+            `eavesdropper attempt ${attempt}: connection ${joined.client.pc.connectionState}, ` +
+              `errors ${JSON.stringify(joined.client.errors)}, offers ${joined.client.offers}`,
+          )
         joined.ws.close()
         await joined.client.close()
         eve = null

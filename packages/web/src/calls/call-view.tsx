@@ -6,16 +6,16 @@
  */
 import './calls.css'
 import type { ConversationSummary, TacitClient } from '@tacit/client/client'
-import { useEffect, useReducer, useRef } from 'preact/hooks'
+import { useEffect, useRef } from 'preact/hooks'
 import { formatTime } from '../ui/format.ts'
 import { type CallController, type CallState, callControllerFor } from './call-controller.ts'
+import { CallControls, CallProblem, MediaView, useControllerUpdates } from './call-parts.tsx'
 import { GroupCallButtons, GroupCallPanel } from './group-call-view.tsx'
 
 /** Re-renders on every change of the client's call controller. */
 export function useCalls(client: TacitClient): CallController {
   const controller = callControllerFor(client)
-  const [, bump] = useReducer((n: number, _: undefined) => n + 1, 0)
-  useEffect(() => controller.subscribe(() => bump(undefined)), [controller])
+  useControllerUpdates(controller)
   return controller
 }
 
@@ -76,27 +76,6 @@ export function CallNotices(props: { client: TacitClient; conversationId: string
   )
 }
 
-function MediaView(props: { stream: MediaStream | null; muted: boolean; label: string; class: string }) {
-  const el = useRef<HTMLVideoElement>(null)
-  useEffect(() => {
-    const v = el.current
-    if (!v) return
-    if (v.srcObject !== props.stream) v.srcObject = props.stream
-    if (props.stream) void v.play().catch(() => undefined)
-  }, [props.stream])
-  return (
-    <video
-      ref={el}
-      class={props.class}
-      autoPlay
-      playsInline
-      muted={props.muted}
-      aria-label={props.label}
-      data-testid={props.class}
-    />
-  )
-}
-
 function kindOf(s: CallState): string {
   return s.media.video ? 'video call' : 'audio call'
 }
@@ -113,14 +92,7 @@ export function CallPanel(props: { client: TacitClient; onOpen?: (conversationId
   }, [phase])
   if (s === null) {
     if (problem === null) return <GroupCallPanel client={props.client} />
-    return (
-      <div class="tc-call-problem" role="alert">
-        <span>{problem}</span>
-        <button type="button" onClick={() => calls.dismissProblem()} aria-label="Dismiss call message">
-          ×
-        </button>
-      </div>
-    )
+    return <CallProblem text={problem} onDismiss={() => calls.dismissProblem()} />
   }
   if (s.phase === 'incoming') {
     return (
@@ -167,24 +139,21 @@ export function CallPanel(props: { client: TacitClient; onOpen?: (conversationId
           <MediaView stream={s.localStream} muted={true} label="Your camera" class="tc-call-local" />
         )}
       </div>
-      <div class="tc-call-controls">
-        <button type="button" aria-pressed={s.muted} onClick={() => calls.toggleMute()}>
-          Mute
-        </button>
-        {s.media.video && (
-          <button type="button" aria-pressed={s.cameraOff} onClick={() => void calls.toggleCamera()}>
-            Camera off
-          </button>
-        )}
+      <CallControls
+        muted={s.muted}
+        cameraOff={s.cameraOff}
+        video={s.media.video}
+        onMute={() => calls.toggleMute()}
+        onCamera={() => void calls.toggleCamera()}
+        endLabel="Hang up"
+        onEnd={() => calls.hangup()}
+      >
         {props.onOpen && (
           <button type="button" onClick={() => props.onOpen?.(s.conversationId)}>
             Open chat
           </button>
         )}
-        <button type="button" class="tc-call-hangup" onClick={() => calls.hangup()}>
-          Hang up
-        </button>
-      </div>
+      </CallControls>
     </section>
   )
 }

@@ -6,13 +6,12 @@
 import './calls.css'
 import './group-call.css'
 import type { ConversationSummary, TacitClient } from '@tacit/client/client'
-import { useEffect, useReducer, useRef } from 'preact/hooks'
+import { CallControls, CallProblem, MediaView, useControllerUpdates } from './call-parts.tsx'
 import { type GroupCallController, groupCallControllerFor } from './group-call.ts'
 
 export function useGroupCalls(client: TacitClient): GroupCallController {
   const controller = groupCallControllerFor(client)
-  const [, bump] = useReducer((n: number, _: undefined) => n + 1, 0)
-  useEffect(() => controller.subscribe(() => bump(undefined)), [controller])
+  useControllerUpdates(controller)
   return controller
 }
 
@@ -54,26 +53,6 @@ export function GroupCallButtons(props: {
   )
 }
 
-function Tile(props: { stream: MediaStream | null; muted: boolean; label: string; local?: boolean }) {
-  const el = useRef<HTMLVideoElement>(null)
-  useEffect(() => {
-    const v = el.current
-    if (!v) return
-    if (v.srcObject !== props.stream) v.srcObject = props.stream
-    if (props.stream) void v.play().catch(() => undefined)
-  }, [props.stream])
-  return (
-    <video
-      ref={el}
-      class={props.local ? 'tc-group-tile tc-group-local' : 'tc-group-tile tc-group-remote'}
-      autoPlay
-      playsInline
-      muted={props.muted}
-      aria-label={props.label}
-    />
-  )
-}
-
 /** The group call panel, over every screen while this device is in a group call. */
 export function GroupCallPanel(props: { client: TacitClient }) {
   const calls = useGroupCalls(props.client)
@@ -81,14 +60,7 @@ export function GroupCallPanel(props: { client: TacitClient }) {
   if (s === null) {
     const problem = calls.problem
     if (problem === null) return null
-    return (
-      <div class="tc-call-problem" role="alert">
-        <span>{problem}</span>
-        <button type="button" onClick={() => calls.dismissProblem()} aria-label="Dismiss call message">
-          ×
-        </button>
-      </div>
-    )
+    return <CallProblem text={problem} onDismiss={() => calls.dismissProblem()} />
   }
   const others = s.members.filter((m) => m.memberId !== props.client.calls.self.memberId)
   const names = [...new Set(others.map((m) => m.handle))].join(', ')
@@ -103,22 +75,31 @@ export function GroupCallPanel(props: { client: TacitClient }) {
       </h2>
       <output class="tc-call-status">{status}</output>
       <div class="tc-group-grid">
-        <Tile stream={s.localStream} muted={true} label="Your camera" local={true} />
+        <MediaView
+          stream={s.localStream}
+          muted={true}
+          label="Your camera"
+          class="tc-group-tile tc-group-local"
+        />
         {s.tiles.map((t, i) => (
-          <Tile key={t.participant} stream={t.stream} muted={false} label={`Participant ${i + 1}`} />
+          <MediaView
+            key={t.participant}
+            stream={t.stream}
+            muted={false}
+            label={`Participant ${i + 1}`}
+            class="tc-group-tile tc-group-remote"
+          />
         ))}
       </div>
-      <div class="tc-call-controls">
-        <button type="button" aria-pressed={s.muted} onClick={() => calls.toggleMute()}>
-          Mute
-        </button>
-        <button type="button" aria-pressed={s.cameraOff} onClick={() => calls.toggleCamera()}>
-          Camera off
-        </button>
-        <button type="button" class="tc-call-hangup" onClick={() => calls.leave()}>
-          Leave call
-        </button>
-      </div>
+      <CallControls
+        muted={s.muted}
+        cameraOff={s.cameraOff}
+        video={true}
+        onMute={() => calls.toggleMute()}
+        onCamera={() => calls.toggleCamera()}
+        endLabel="Leave call"
+        onEnd={() => calls.leave()}
+      />
     </section>
   )
 }

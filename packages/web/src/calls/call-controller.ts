@@ -25,6 +25,7 @@ import type {
   EndReason,
 } from '@tacit/client/calls/call-signalling'
 import type { TacitClient } from '@tacit/client/client'
+import { ChangeListeners, stopStream } from './call-common.ts'
 import { type CallMediaProtection, createMediaProtection } from './media-protection.ts'
 import { PeerSession } from './peer-session.ts'
 import { callTestHooks, traceCall } from './test-hooks.ts'
@@ -101,7 +102,7 @@ export class CallController {
   private live: Live | null = null
   private noticeList: CallNotice[] = []
   private nextNoticeKey = 1
-  private readonly listeners = new Set<Listener>()
+  private readonly listeners = new ChangeListeners()
   /** Text of the last call that ended badly, until dismissed (e.g. a refused fingerprint). */
   private problem: string | null = null
 
@@ -129,8 +130,7 @@ export class CallController {
   }
 
   subscribe(fn: Listener): () => void {
-    this.listeners.add(fn)
-    return () => void this.listeners.delete(fn)
+    return this.listeners.add(fn)
   }
 
   dismissProblem(): void {
@@ -139,13 +139,7 @@ export class CallController {
   }
 
   private changed(): void {
-    for (const fn of this.listeners) {
-      try {
-        fn()
-      } catch {
-        // A screen's failure is its own.
-      }
-    }
+    this.listeners.notify()
   }
 
   private update(live: Live, patch: Partial<CallState>): void {
@@ -609,10 +603,6 @@ function sameDevice(a: CallPeer | null, b: CallPeer): boolean {
 function clearTimer(live: Live): void {
   if (live.timer !== null) clearTimeout(live.timer)
   live.timer = null
-}
-
-function stopStream(stream: MediaStream | null): void {
-  for (const t of stream?.getTracks() ?? []) t.stop()
 }
 
 function messageOf(error: unknown): string {

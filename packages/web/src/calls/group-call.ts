@@ -26,6 +26,7 @@ import {
 import { sframeSuite, TACIT_SFRAME_SUITE } from '@tacit/calls/sframe'
 import type { CallMedia, CallPeer, CallSignal, CallSignalEvent } from '@tacit/client/calls/call-signalling'
 import type { TacitClient } from '@tacit/client/client'
+import { ChangeListeners, stopStream } from './call-common.ts'
 
 export const SFU_PATH = '/v1/sfu'
 /** The SFU's room limit (packages/sfu/src/limits.ts). */
@@ -158,7 +159,7 @@ export async function sfuRoomFor(callId: string): Promise<string> {
 export class GroupCallController {
   private live: Live | null = null
   private readonly known = new Map<string, { conversationId: string; members: Map<string, CallPeer> }>()
-  private readonly listeners = new Set<Listener>()
+  private readonly listeners = new ChangeListeners()
   private problemText: string | null = null
 
   constructor(private readonly client: TacitClient) {
@@ -192,18 +193,11 @@ export class GroupCallController {
   }
 
   subscribe(fn: Listener): () => void {
-    this.listeners.add(fn)
-    return () => void this.listeners.delete(fn)
+    return this.listeners.add(fn)
   }
 
   private changed(): void {
-    for (const fn of this.listeners) {
-      try {
-        fn()
-      } catch {
-        // A screen's failure is its own.
-      }
-    }
+    this.listeners.notify()
   }
 
   private update(live: Live, patch: Partial<GroupCallState>): void {
@@ -667,10 +661,6 @@ interface SfuOffer {
   readonly sdp: string
   readonly publish: { readonly audio: string; readonly video: string }
   readonly tracks: { mid: string; participant: string; kind: 'audio' | 'video' }[]
-}
-
-function stopStream(stream: MediaStream | null): void {
-  for (const t of stream?.getTracks() ?? []) t.stop()
 }
 
 function messageOf(error: unknown): string {

@@ -1060,11 +1060,14 @@ export class TacitClient {
   /**
    * Joins from a Welcome. Every member credential in the group's tree is checked against the
    * identity key trusted for its handle; handles met for the first time need a directory lookup
-   * each. Rather than one lookup after the other as the MLS library meets them, a first pass
-   * checks the credentials of known handles fully and only notes the unknown ones; those are
-   * then looked up together (concurrently, one store transaction) and the join runs again with
-   * the full check. With no unknown handle, the first pass is the join (bound to the real
-   * authentication service before it is used again).
+   * each. Rather than one lookup after the other as the MLS library meets them, the join checks
+   * the credentials of known handles fully and, for the unknown ones, everything but whose key
+   * the identity key is (well formed, the leaf's signature key, signed by the identity key it
+   * names), noting that identity key. The unknown handles are then looked up together
+   * (concurrently, one store transaction, trust on first use and alerts per handle) and each
+   * noted key must be the one now trusted for its handle. Only when one is not does the join
+   * run again with the full check, which rejects it through the real authentication service
+   * (and its identity-key-mismatch alert).
    */
   private async joinFromWelcome(welcome: Uint8Array, record: KeyPackageRecord): Promise<Group> {
     const params = async (config: GroupConfig) => ({
@@ -1074,9 +1077,13 @@ export class TacitClient {
       privateKeyPackage: privateOf(record),
     })
     const baseConfig = this.configFor({ admins: [] })
-    const unknown = new Set<string>()
-    const probe: MlsAuthenticationService = {
+    const claimedKeys = new Map<string, Uint8Array[]>()
+    let joining = true
+    // The group keeps the service it was joined with: once the join returns, this one is the
+    // real service and nothing else.
+    const auth: MlsAuthenticationService = {
       validateCredential: async (credential, signaturePublicKey) => {
+        if (!joining) return this.auth.validateCredential(credential, signaturePublicKey)
         const check = await checkMlsCredential(
           this.backend,
           (h) => this.directory.trustedKey(h),
@@ -1086,21 +1093,31 @@ export class TacitClient {
         if (check.ok) return true
         if (check.reason !== 'unknown-handle') return false
         // The credential is well formed and signed by the identity key it names; only whether
-        // that key is the handle's is open, and the second pass answers it.
-        unknown.add(decodeCredential((credential as { identity: Uint8Array }).identity).handle)
+        // that key is the handle's is open, and the lookup below answers it.
+        const c = decodeCredential((credential as { identity: Uint8Array }).identity)
+        claimedKeys.set(c.handle, [...(claimedKeys.get(c.handle) ?? []), c.identityKey])
         return true
       },
     }
-    let probed: Group | null = null
+    const joinChecked = async () => joinGroup(await params(baseConfig))
+    let joined: Group
     try {
-      probed = await joinGroup(await params({ ...baseConfig, auth: probe }))
+      joined = await joinGroup(await params({ ...baseConfig, auth }))
     } catch {
-      probed = null // The full join below fails the same way, reporting through the real service.
+      // The full join fails the same way, reporting through the real service; the handles
+      // noted so far are looked up together first rather than one by one there.
+      await this.directory.identitiesOf([...claimedKeys.keys()])
+      return joinChecked()
+    } finally {
+      joining = false
     }
-    // The state keeps the service it was joined with; re-bind it to the real one.
-    if (probed && unknown.size === 0) return restoreGroup(snapshotGroup(probed, baseConfig), baseConfig)
-    if (unknown.size > 0) await this.directory.identitiesOf([...unknown])
-    return joinGroup(await params(baseConfig))
+    if (claimedKeys.size === 0) return joined
+    const trusted = await this.directory.identitiesOf([...claimedKeys.keys()])
+    for (const [handle, keys] of claimedKeys) {
+      const trustedKey = trusted.get(handle)
+      if (!trustedKey || !keys.every((k) => equalBytes(k, trustedKey))) return joinChecked()
+    }
+    return joined
   }
 
   private async topUp(newLastResort: boolean): Promise<void> {

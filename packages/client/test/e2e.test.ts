@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { nodeBackend } from '@tacit/crypto/node/backend'
+import { bytesToBase64url } from '@tacit/protocol/wire/encoding'
 import { TacitClient } from '../src/client.ts'
 import { nodeTransport } from '../src/node/ws-transport.ts'
 import { createAccount, newStore, Recorder } from './support/clients.ts'
 import { mitmTransport } from './support/mitm.ts'
-import { dropSchema, type ServerProcess, startServer } from './support/server.ts'
+import { dropSchema, type ServerProcess, startServer, waitFor } from './support/server.ts'
 
 function suite(backend: 'sqlite' | 'postgres'): void {
   describe(`client SDK end to end on ${backend}`, () => {
@@ -190,6 +191,36 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       await hank.client.sendText(id, 'hello gina')
       await gina.client.sync()
       assert.deepEqual(gina.recorder.texts(id), ['hello gina'])
+    })
+
+    it("a Welcome naming a member whose credential the directory's identity key did not sign is refused", async () => {
+      const mitm = mitmTransport()
+      const ivan = await createAccount(server.url, await server.invite(), 'ivan', undefined, {
+        transport: mitm,
+      })
+      clients.push(ivan.client)
+      const jill = await account('jill')
+      // ivan has never met jill; the directory he asks gives a key other than the one that
+      // signed jill's credential. Trust on first use adopts it, so jill's leaf must be refused.
+      mitm.set(async (request, forward) => {
+        const answer = await forward(request)
+        if (request.method !== 'GET' || new URL(request.url).pathname !== '/v1/accounts/jill') return answer
+        const body = (await answer.json()) as Record<string, unknown>
+        const forged = bytesToBase64url(new Uint8Array(32).fill(9))
+        return Response.json({ ...body, identityKey: forged }, { status: answer.status })
+      })
+      const id = await alice.client.createConversation({ members: ['ivan', 'jill'], name: 'forged' })
+      await ivan.client.sync()
+      await waitFor(
+        () => ivan.recorder.events.alert.some((a) => a.kind === 'identity-changed' && a.handle === 'jill'),
+        "ivan's identity-changed alert for jill",
+      )
+      assert.ok(ivan.recorder.events.alert.some((a) => a.kind === 'undecryptable'))
+      assert.ok(!(await ivan.client.listConversations()).some((c) => c.id === id), 'ivan did not join')
+      // jill, the real one, joined; alice and the other members see nothing wrong.
+      await jill.client.sync()
+      assert.deepEqual((await jill.client.conversation(id)).members, ['alice', 'ivan', 'jill'])
+      assert.deepEqual(jill.recorder.events.alert, [])
     })
 
     it('concurrent commits from two members both land, nobody is stuck', async () => {

@@ -4,13 +4,8 @@
  * this tab, whose key unwraps the store key (DESIGN.md §7).
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
-import {
-  checkHandle,
-  checkNewPassphrase,
-  describeError,
-  InputError,
-  MIN_NEW_PASSPHRASE_CHARS,
-} from './format.ts'
+import { checkHandle, checkNewPassphrase, describeError, InputError } from './format.ts'
+import { NewPassphraseFields } from './new-passphrase.tsx'
 import type { DeviceLinkStart, OnboardingProps, UnlockProps } from './session.ts'
 import { useAction } from './use-client.ts'
 
@@ -97,30 +92,16 @@ function CreateAccount(props: OnboardingProps & { onLinkInstead: () => void }) {
         <p class="tc-hint" id="handle-hint">
           2–32 characters: a–z, 0–9, dot, dash, underscore. Others find you by it.
         </p>
-        <label for="new-passphrase">Passphrase</label>
-        <input
+        <NewPassphraseFields
           id="new-passphrase"
-          type="password"
-          autocomplete="new-password"
-          aria-describedby="passphrase-hint"
-          minLength={MIN_NEW_PASSPHRASE_CHARS}
+          label="Passphrase"
+          againLabel="Passphrase again"
+          hint="It locks your keys and history in this browser; nobody can recover it for you."
           value={passphrase}
-          onInput={(e) => setPassphrase(e.currentTarget.value)}
-          required
+          again={confirmation}
+          onValue={setPassphrase}
+          onAgain={setConfirmation}
         />
-        <label for="confirm-passphrase">Passphrase again</label>
-        <input
-          id="confirm-passphrase"
-          type="password"
-          autocomplete="new-password"
-          value={confirmation}
-          onInput={(e) => setConfirmation(e.currentTarget.value)}
-          required
-        />
-        <p class="tc-hint" id="passphrase-hint">
-          At least {MIN_NEW_PASSPHRASE_CHARS} characters. It locks your keys and history in this browser;
-          nobody can recover it for you.
-        </p>
         <FormError error={action.error} id="onboarding-error" />
         <button type="submit" class="tc-primary" disabled={action.busy}>
           {action.busy ? 'Creating your keys…' : 'Create account'}
@@ -197,31 +178,17 @@ function LinkDevice(props: OnboardingProps & { onBack: () => void }) {
             Your other device gives this browser your identity and conversations, encrypted to a key made
             here. The server at <span class="tc-mono">{props.serverUrl}</span> sees ciphertext only.
           </p>
-          <label for="link-passphrase">Passphrase for this browser</label>
-          <input
+          <NewPassphraseFields
             id="link-passphrase"
-            ref={first}
-            type="password"
-            autocomplete="new-password"
-            aria-describedby="link-passphrase-hint"
-            minLength={MIN_NEW_PASSPHRASE_CHARS}
+            label="Passphrase for this browser"
+            againLabel="Passphrase again"
+            hint="It locks your keys and history in this browser only."
             value={passphrase}
-            onInput={(e) => setPassphrase(e.currentTarget.value)}
-            required
+            again={confirmation}
+            onValue={setPassphrase}
+            onAgain={setConfirmation}
+            inputRef={first}
           />
-          <label for="link-confirm-passphrase">Passphrase again</label>
-          <input
-            id="link-confirm-passphrase"
-            type="password"
-            autocomplete="new-password"
-            value={confirmation}
-            onInput={(e) => setConfirmation(e.currentTarget.value)}
-            required
-          />
-          <p class="tc-hint" id="link-passphrase-hint">
-            At least {MIN_NEW_PASSPHRASE_CHARS} characters. It locks your keys and history in this browser
-            only.
-          </p>
           <FormError error={action.error} id="link-error" />
           <button type="submit" class="tc-primary" disabled={action.busy}>
             {action.busy ? 'Making this browser’s keys…' : 'Show the link code'}

@@ -6,7 +6,8 @@
 import type { TacitClient } from '@tacit/client/client'
 import { bytesToHex } from '@tacit/crypto/bytes'
 import { useState } from 'preact/hooks'
-import { checkNewPassphrase, describeError, MIN_NEW_PASSPHRASE_CHARS } from './format.ts'
+import { checkNewPassphrase, describeError } from './format.ts'
+import { NewPassphraseFields } from './new-passphrase.tsx'
 import type { WebSession } from './session.ts'
 import { useAction } from './use-client.ts'
 
@@ -71,28 +72,15 @@ export function Settings(props: { client: TacitClient; session: WebSession; onLo
           onInput={(e) => setCurrent(e.currentTarget.value)}
           required
         />
-        <label for="next-passphrase">New passphrase</label>
-        <input
+        <NewPassphraseFields
           id="next-passphrase"
-          type="password"
-          autocomplete="new-password"
-          minLength={MIN_NEW_PASSPHRASE_CHARS}
-          aria-describedby="next-passphrase-hint"
+          label="New passphrase"
+          againLabel="New passphrase again"
+          hint="It locks your keys and history in this browser."
           value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
-          required
-        />
-        <p class="tc-hint" id="next-passphrase-hint">
-          At least {MIN_NEW_PASSPHRASE_CHARS} characters.
-        </p>
-        <label for="again-passphrase">New passphrase again</label>
-        <input
-          id="again-passphrase"
-          type="password"
-          autocomplete="new-password"
-          value={again}
-          onInput={(e) => setAgain(e.currentTarget.value)}
-          required
+          again={again}
+          onValue={setNext}
+          onAgain={setAgain}
         />
         <button type="submit" class="tc-primary" disabled={change.busy}>
           {change.busy ? 'Changing…' : 'Change passphrase'}

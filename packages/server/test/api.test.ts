@@ -288,6 +288,32 @@ describe('key directory', () => {
   })
 })
 
+describe('rate limits', () => {
+  it('a batch claim costs one request per handle against the address limit', async () => {
+    // A bucket of 40 refilled at 1/s: registering and two batches of 15 fit, a third batch of
+    // 30 does not — it would if a batch cost one request (it would take 20+ s of refill).
+    const limited = await startTestServer(['--rate-limit-address', '1/40'])
+    try {
+      const claimer = await limited.api.register(limited.invite, 'ratelimited')
+      const claim = (n: number, tag: string) =>
+        limited.api.request('POST', '/v1/key-packages/claim', {
+          token: claimer.token,
+          json: { handles: Array.from({ length: n }, (_, i) => `${tag}${i}`) },
+        })
+      // Unknown handles: charged, then refused as not-found before anything is claimed.
+      assert.equal(code(await claim(15, 'first')), 'not-found')
+      assert.equal(code(await claim(15, 'second')), 'not-found')
+      const refused = await claim(30, 'third')
+      assert.equal(refused.status, 429)
+      assert.equal(code(refused), 'rate-limited')
+      // A single request still fits what is left.
+      assert.equal(code(await claim(1, 'fourth')), 'not-found')
+    } finally {
+      await limited.stop()
+    }
+  })
+})
+
 describe('blobs', () => {
   it('uploads in chunks, resumes at the reported offset, downloads ranges, enforces quota', async () => {
     const kim = await t.api.register(await newInvite(t), 'kim')

@@ -23,6 +23,7 @@ import {
   registerDeliveryTokens,
   uploadKeyPackages,
 } from './key-routes.ts'
+import { chargeAddress } from './request-cost.ts'
 import { issueTurnCredentials } from './turn-routes.ts'
 
 export interface RequestInfo {
@@ -131,16 +132,7 @@ export function createHttpApp(ctx: ServerContext): HttpApp {
       let response: Response
       try {
         if (ctx.shuttingDown()) throw new WireError('unavailable', 'the server is shutting down; retry later')
-        const address = info.remoteAddress ?? 'unknown'
-        const wait = ctx.addressLimiter.take(address, started)
-        if (wait > 0) {
-          ctx.metrics.increment('tacit_rate_limited_total', 'Requests refused by a rate limit', {
-            scope: 'address',
-          })
-          throw new WireError('rate-limited', 'too many requests from this address', {
-            retryAfterSeconds: wait,
-          })
-        }
+        chargeAddress(ctx, request, info.remoteAddress ?? 'unknown', 1)
         if (found === null) throw new WireError('not-found', 'no such endpoint')
         if (!('route' in found)) {
           const e = new WireError('method-not-allowed', `allowed: ${found.allowed.join(', ')}`)

@@ -19,6 +19,7 @@ import type { StoredKeyPackage } from '../storage/storage.ts'
 import { checkHandle } from './account-routes.ts'
 import { authenticateRequest } from './auth.ts'
 import { decodeBytes, getArray, getBytes, getOptional, getString, jsonResponse, readJson } from './json.ts'
+import { chargeExtra } from './request-cost.ts'
 
 const KP_SIZE = { max: MAX_KEY_PACKAGE_BYTES, maxName: 'MAX_KEY_PACKAGE_BYTES' }
 
@@ -89,6 +90,9 @@ export async function claimKeyPackages(ctx: ServerContext, request: Request): Pr
   })
   if (new Set(handles).size !== handles.length)
     throw new WireError('invalid-field', 'handles must not repeat a handle')
+  // Each handle costs what a single claim would: batching saves round trips, not rate (else one
+  // address could drain others' one-time KeyPackages MAX_CLAIM_HANDLES times faster).
+  chargeExtra(ctx, request, handles.length - 1)
   for (const handle of handles) {
     if ((await ctx.storage.getAccount(handle)) === null)
       throw new WireError('not-found', `no such account: handles[${handles.indexOf(handle)}]`)

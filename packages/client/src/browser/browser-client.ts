@@ -104,18 +104,47 @@ function sessionOf(
   }
 }
 
-/** Registers a new account by invite and keeps it in this browser's encrypted store. */
-export async function createBrowserAccount(o: CreateBrowserAccountOptions): Promise<BrowserSession> {
+/** A store just created in this tab, held until it holds an account or is discarded. */
+interface NewStore {
+  readonly store: EncryptedStore
+  readonly crypto: CryptoBackend
+  readonly tab: TabLock
+  /** Zeroes the store's keys, deletes it and releases the tab. */
+  discard(): Promise<void>
+}
+
+/**
+ * Holds the tab and creates a new store under the passphrase for `use`; if creating it or `use`
+ * fails, the store is deleted again, so no store without an account is left behind.
+ */
+async function withNewStore<T>(o: BrowserSessionOptions, use: (created: NewStore) => Promise<T>): Promise<T> {
   const storeName = o.storeName ?? DEFAULT_DATABASE_NAME
   const crypto = o.crypto ?? webCryptoBackend
   const tab = await holdTab(storeName)
   let store: EncryptedStore | null = null
+  const discard = async () => {
+    if (store !== null) {
+      await store.lock().catch(() => undefined)
+      await deleteBrowserStore(storeName).catch(() => undefined)
+    }
+    tab.release()
+  }
   try {
     store = await createBrowserStore(o.passphrase, {
       crypto,
       name: storeName,
       ...(o.kdfParams ? { kdfParams: o.kdfParams } : {}),
     })
+    return await use({ store, crypto, tab, discard })
+  } catch (error) {
+    await discard()
+    throw error
+  }
+}
+
+/** Registers a new account by invite and keeps it in this browser's encrypted store. */
+export function createBrowserAccount(o: CreateBrowserAccountOptions): Promise<BrowserSession> {
+  return withNewStore(o, async ({ store, crypto, tab }) => {
     const files = browserFiles()
     const client = await TacitClient.createAccount({
       serverUrl: o.serverUrl,
@@ -127,14 +156,7 @@ export async function createBrowserAccount(o: CreateBrowserAccountOptions): Prom
       files: files.platform,
     })
     return sessionOf(client, store, files, tab)
-  } catch (error) {
-    if (store !== null) {
-      await store.lock().catch(() => undefined)
-      await deleteBrowserStore(storeName).catch(() => undefined)
-    }
-    tab.release()
-    throw error
-  }
+  })
 }
 
 /**
@@ -142,24 +164,9 @@ export async function createBrowserAccount(o: CreateBrowserAccountOptions): Prom
  * passphrase, keeps the link's ephemeral keys in it, and returns the code to show. A store left
  * by a link that never completed holds no account; unlocking it reports `not-registered`.
  */
-export async function beginBrowserLink(o: BeginBrowserLinkOptions): Promise<PendingBrowserLink> {
-  const storeName = o.storeName ?? DEFAULT_DATABASE_NAME
-  const crypto = o.crypto ?? webCryptoBackend
-  const tab = await holdTab(storeName)
-  let store: EncryptedStore | null = null
-  const discard = async () => {
-    await store?.lock().catch(() => undefined)
-    await deleteBrowserStore(storeName).catch(() => undefined)
-    tab.release()
-  }
-  try {
-    store = await createBrowserStore(o.passphrase, {
-      crypto,
-      name: storeName,
-      ...(o.kdfParams ? { kdfParams: o.kdfParams } : {}),
-    })
+export function beginBrowserLink(o: BeginBrowserLinkOptions): Promise<PendingBrowserLink> {
+  return withNewStore(o, async ({ store, crypto, tab, discard }) => {
     const { code } = await TacitClient.beginDeviceLink({ serverUrl: o.serverUrl, store, backend: crypto })
-    const opened = store
     let state: 'open' | 'completing' | 'done' = 'open'
     return {
       code,
@@ -169,14 +176,14 @@ export async function beginBrowserLink(o: BeginBrowserLinkOptions): Promise<Pend
         const files = browserFiles()
         try {
           const client = await TacitClient.completeDeviceLink({
-            store: opened,
+            store,
             backend: crypto,
             transport: o.transport ?? browserTransport(),
             files: files.platform,
             answer,
           })
           state = 'done'
-          return sessionOf(client, opened, files, tab)
+          return sessionOf(client, store, files, tab)
         } catch (error) {
           // A refused answer (mistyped, for another code, no package yet) leaves the link open.
           state = 'open'
@@ -190,10 +197,7 @@ export async function beginBrowserLink(o: BeginBrowserLinkOptions): Promise<Pend
         await discard()
       },
     }
-  } catch (error) {
-    await discard()
-    throw error
-  }
+  })
 }
 
 /** Unlocks this browser's account (`wrong-passphrase` from the store when it does not open it). */

@@ -32,17 +32,29 @@ interface Joined {
   readonly dropped: string[]
 }
 
-function joinRoom(room: string): Joined {
+/** Joins a test participant; `onAnswered` runs each time the SFU has applied one of its answers. */
+function joinRoom(room: string, onAnswered?: () => void): Joined {
   const dropped: string[] = []
   let handle: ParticipantHandle | null = null
   const client = new TestParticipant((message) => {
-    if (message.type === 'answer') handle!.answer(message.sdp).catch((e) => dropped.push(String(e)))
+    if (message.type !== 'answer') return
+    handle!
+      .answer(message.sdp)
+      .then(() => onAnswered?.())
+      .catch((e) => dropped.push(String(e)))
   })
   handle = sfu.join(room, `device-${randomBytes(4).toString('hex')}`, {
     send: (m: ServerMessage) => client.handle(m),
     dropped: (code) => dropped.push(code),
   })
   return { client, handle, dropped }
+}
+
+async function leaveAll(people: readonly Joined[]): Promise<void> {
+  for (const p of people) {
+    p.handle.leave()
+    await p.client.close()
+  }
 }
 
 function payloadKeys(buffers: readonly Buffer[]): Set<string> {
@@ -84,10 +96,7 @@ test('three participants each receive the other two, payloads byte-identical', a
     }
     assert.equal(sfu.stats().rooms >= 1, true)
   } finally {
-    for (const p of people) {
-      p.handle.leave()
-      await p.client.close()
-    }
+    await leaveAll(people)
   }
   assert.equal(sfu.rooms.has(room), false, 'an empty room is deleted')
 })
@@ -106,10 +115,7 @@ test(`a participant beyond ${MAX_PARTICIPANTS} is refused with room-full and cha
     )
     assert.deepEqual(sfu.rooms.get(room)!.ids(), before)
   } finally {
-    for (const p of people) {
-      p.handle.leave()
-      await p.client.close()
-    }
+    await leaveAll(people)
   }
   assert.equal(sfu.rooms.has(room), false)
 })
@@ -159,10 +165,7 @@ test('leaving: the others get an offer without the leaver, keep receiving each o
     for (const r of a.client.received.filter((x) => x.from === d.handle.id && x.kind === 'video'))
       assert.ok(sentByD.has(r.payload.toString('base64')))
   } finally {
-    for (const p of people) {
-      p.handle.leave()
-      await p.client.close()
-    }
+    await leaveAll(people)
   }
   assert.equal(sfu.rooms.has(room), false)
   assert.equal(sfu.stats().participants, 0)
@@ -211,10 +214,7 @@ test("a subscriber's key-frame request (PLI) reaches the publisher", async () =>
       for (const stop of stops) stop()
     }
   } finally {
-    for (const p of people) {
-      p.handle.leave()
-      await p.client.close()
-    }
+    await leaveAll(people)
   }
 })
 
@@ -224,28 +224,15 @@ test("a join while an earlier participant's connection is still coming up waits 
   try {
     // b joins the moment a's first answer is applied, while a's ICE checks are running.
     let answered = false
-    const dropped: string[] = []
-    let handle: ParticipantHandle | null = null
-    const client = new TestParticipant((message) => {
-      if (message.type !== 'answer') return
-      handle!
-        .answer(message.sdp)
-        .then(() => {
-          if (!answered) people.push(joinRoom(room))
-          answered = true
-        })
-        .catch((e) => dropped.push(String(e)))
+    const a = joinRoom(room, () => {
+      if (!answered) people.push(joinRoom(room))
+      answered = true
     })
-    handle = sfu.join(room, `device-${randomBytes(4).toString('hex')}`, {
-      send: (m: ServerMessage) => client.handle(m),
-      dropped: (code) => dropped.push(code),
-    })
-    const a: Joined = { client, handle, dropped }
     people.push(a)
     const iceStates: string[] = []
     sfu.rooms
       .get(room)!
-      .get(handle.id)!
+      .get(a.handle.id)!
       .pc.iceConnectionStateChange.subscribe((s) => iceStates.push(s))
     await until('b joined', () => people.length === 2)
     const b = people[1]!
@@ -261,9 +248,6 @@ test("a join while an earlier participant's connection is still coming up waits 
     assert.equal(sfu.rooms.get(room)!.get(a.handle.id)!.pc.connectionState, 'connected')
     for (const p of people) assert.deepEqual(p.dropped, [])
   } finally {
-    for (const p of people) {
-      p.handle.leave()
-      await p.client.close()
-    }
+    await leaveAll(people)
   }
 })

@@ -71,6 +71,10 @@ describe('postgres storage: migrations and connection', () => {
       await c.query(
         `INSERT INTO ${schema}.accounts (handle, identity_key, created_at) VALUES ('alice', '\\x01', 5)`,
       )
+      await c.query(
+        `INSERT INTO ${schema}.devices (device_id, handle, signature_key, credential, created_at, next_seq, mailbox_count)
+         VALUES ('alice-d0', 'alice', '\\x02', '\\x03', 5, 7, 2)`,
+      )
       await c.query('COMMIT')
       const blobs = await c.query(
         "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'blobs'",
@@ -93,13 +97,19 @@ describe('postgres storage: migrations and connection', () => {
         quotaBytes: 10,
       })
       await s.migrate()
+      // v3 rewrote the device table at fill factor 50, keeping its rows and their counters.
+      assert.equal((await s.getDevice('alice-d0'))?.handle, 'alice')
       await s.close()
+      const counters = await c.query(`SELECT next_seq, mailbox_count FROM ${schema}.devices`)
+      assert.deepEqual(counters.rows, [{ next_seq: '7', mailbox_count: '2' }])
+      const options = await c.query(`SELECT reloptions FROM pg_class WHERE oid = '${schema}.devices'::regclass`)
+      assert.deepEqual(options.rows[0].reloptions, ['fillfactor=50'])
       const versions = await c.query(`SELECT version FROM ${schema}.schema_version ORDER BY version`)
       assert.deepEqual(
         versions.rows.map((r) => r.version),
         POSTGRES_MIGRATIONS.map((m) => m.version),
       )
-      assert.equal(POSTGRES_SCHEMA_VERSION, 2)
+      assert.equal(POSTGRES_SCHEMA_VERSION, 3)
     } finally {
       await c.end()
       await dropSchema(schema)

@@ -6,7 +6,10 @@
  * - Group commit: `enqueue`/`ack` calls of a tick form one batch, written with multi-row
  *   `unnest` statements in one transaction. Batches lock the device rows they touch in sorted
  *   order (`ORDER BY device_id FOR UPDATE`), which serialises writers per mailbox — seqs follow
- *   commit order — and rules out deadlocks between batches of different processes.
+ *   commit order — and rules out deadlocks between batches of different processes. The locks are
+ *   held for as little as possible (decision 0013): payloads are inserted before taking them,
+ *   then one statement writes mailbox rows, deletions and counters, and payloads freed by acks
+ *   are deleted after COMMIT.
  * - Claims: `DELETE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`: a one-time KeyPackage row is
  *   deleted by exactly one transaction; a concurrent claimer skips it rather than waiting for it.
  * - Commits: the group row is locked (or inserted) first; the first commit per epoch wins.
@@ -515,15 +518,26 @@ export class PostgresStorage implements Storage {
     return this.#queue.submit({ kind: 'ack', deviceId, seqs }, seqs.length) as Promise<number>
   }
 
-  #runBatch(calls: WriteCall[]): Promise<Settled<bigint[][] | number>[]> {
+  async #runBatch(calls: WriteCall[]): Promise<Settled<bigint[][] | number>[]> {
     // The ticket is taken now, in batch order, not once the connection and BEGIN are ready:
     // those complete in any order.
     const ticket = this.#lockTicket()
+    let freed: string[] = []
     // Released after the lock query; also here, if the batch failed before reaching it.
-    return this.#tx((c) => this.#writeMailboxCalls(c, calls, ticket)).finally(ticket.release)
+    const results = await this.#tx(async (c) => {
+      const written = await this.#writeMailboxCalls(c, calls, ticket)
+      freed = written.freedPayloads
+      return written.results
+    }).finally(ticket.release)
+    if (freed.length > 0) {
+      // Garbage collection after COMMIT, outside the device row locks the next batch waits for.
+      // If it fails (or the process dies first), the payloads stay until `sweepExpired` passes
+      // their expiry: they are unreachable, as no mailbox row references them.
+      await this.#read((c) => deleteUnreferencedPayloads(c, freed)).catch(() => undefined)
+    }
+    return results
   }
 
-  /** The body of a group-commit batch, inside the caller's transaction. */
   /** A place in the order in which batches take their device row locks. */
   #lockTicket(): { readonly previous: Promise<void>; readonly release: () => void } {
     const previous = this.#lockGate
@@ -534,11 +548,24 @@ export class PostgresStorage implements Storage {
     return { previous, release }
   }
 
+  /**
+   * The body of a group-commit batch, inside the caller's transaction. The device row locks are
+   * held from the lock query to the caller's COMMIT and every other batch touching those
+   * mailboxes waits for them (with 1,000 recipients, nearly every batch), so as little as possible
+   * happens while they are held: the payload rows are inserted before taking them, and the
+   * mailbox rows, the acknowledged deletions and the counters go in ONE statement after. Returns
+   * the payloads of acknowledged entries, for the caller to delete after COMMIT if nothing else
+   * references them.
+   */
   async #writeMailboxCalls(
     c: Client,
     calls: readonly WriteCall[],
     ticket = this.#lockTicket(),
-  ): Promise<Settled<bigint[][] | number>[]> {
+  ): Promise<{ results: Settled<bigint[][] | number>[]; freedPayloads: string[] }> {
+    // 1. Every enqueued payload, before any lock: new rows nobody else can see or reference yet.
+    //    A refused call's payloads are deleted again below (rare: full, unknown or revoked).
+    const payloadIds = await insertPayloads(c, calls)
+    // 2. The device rows, in sorted order, after the previous batch holds its own.
     const ids = listBatchDevices(calls)
     const states = new Map<DeviceId, MailboxState>()
     let locked: pg.QueryResult
@@ -560,69 +587,59 @@ export class PostgresStorage implements Storage {
       })
     }
     const plan = planMailboxBatch(calls, states, this.#capacity)
-    if (plan.payloads.length > 0) {
-      // One statement: payload ids from the sequence (the CTE is volatile, so evaluated once),
-      // then payload rows and the mailbox rows that reference them. The payloads travel as one
-      // binary parameter cut by offset and length: a bytea[] parameter would go hex-encoded as
-      // text, doubling the bytes and costing more to encode and parse than the inserts themselves.
-      const offsets: number[] = []
-      const lengths: number[] = []
-      let offset = 1
-      for (const p of plan.payloads) {
-        offsets.push(offset)
-        lengths.push(p.payload.length)
-        offset += p.payload.length
-      }
-      await c.query(
-        `WITH p AS (
-           SELECT nextval('payloads_id_seq') AS id, substring($1::bytea FROM t.off FOR t.len) AS payload,
-                  t.received_at, t.expires_at, t.ord
-             FROM unnest($2::int[], $3::int[], $4::bigint[], $5::bigint[])
-             WITH ORDINALITY AS t(off, len, received_at, expires_at, ord)),
-         ins AS (INSERT INTO payloads (id, payload, received_at, expires_at)
-           SELECT id, payload, received_at, expires_at FROM p)
+    // Plan payload i is the i-th request of the accepted calls; payloadIds follow every request.
+    const planIds: string[] = []
+    const refusedIds: string[] = []
+    let next = 0
+    calls.forEach((call, index) => {
+      if (call.kind !== 'enqueue') return
+      const accepted = plan.results[index]?.ok === true
+      for (let i = 0; i < call.requests.length; i++)
+        (accepted ? planIds : refusedIds).push(payloadIds[next++]!)
+    })
+    if (refusedIds.length > 0)
+      await c.query('DELETE FROM payloads WHERE id = ANY($1::bigint[])', [refusedIds])
+    // 3. One statement: the new mailbox rows, the acknowledged ones deleted, and each touched
+    //    device's counters — next_seq and the count after the inserts from the plan, less what
+    //    the deletion removed. Its parts see one snapshot: an ack cannot delete a row inserted
+    //    here, and needs not to (a device acks only entries delivered, so committed, before).
+    const ackDevices = new Set(plan.acks.map((a) => a.deviceId))
+    const touched = [...new Set([...plan.touched, ...ackDevices])].filter((id) => states.has(id))
+    if (plan.rows.length === 0 && plan.acks.length === 0) return { results: plan.results, freedPayloads: [] }
+    const deleted = await c.query(
+      `WITH ins AS (
          INSERT INTO mailbox (device_id, seq, payload_id)
-           SELECT r.device_id, r.seq, p.id FROM unnest($6::text[], $7::bigint[], $8::bigint[]) AS r(device_id, seq, ord)
-           JOIN p ON p.ord = r.ord`,
-        [
-          Buffer.concat(plan.payloads.map((p) => buf(p.payload))),
-          offsets,
-          lengths,
-          plan.payloads.map((p) => p.receivedAt),
-          plan.payloads.map((p) => p.expiresAt),
-          plan.rows.map((r) => r.deviceId),
-          plan.rows.map((r) => r.seq),
-          plan.rows.map((r) => r.payload + 1),
-        ],
-      )
-    }
-    if (plan.acks.length > 0) {
-      const deleted = await c.query(
-        `DELETE FROM mailbox m USING unnest($1::text[], $2::bigint[]) AS a(device_id, seq)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])),
+       del AS (
+         DELETE FROM mailbox m USING unnest($4::text[], $5::bigint[]) AS a(device_id, seq)
           WHERE m.device_id = a.device_id AND m.seq = a.seq
-          RETURNING m.device_id, m.seq, m.payload_id`,
-        [plan.acks.map((a) => a.deviceId), plan.acks.map((a) => a.seq)],
-      )
-      creditAcks(
-        plan,
-        (deleted.rows as Row[]).map((r) => ({ deviceId: r.device_id as string, seq: num(r.seq) })),
-        states,
-      )
-      await deleteUnreferencedPayloads(
-        c,
-        (deleted.rows as Row[]).map((r) => r.payload_id as string),
-      )
-    }
-    if (plan.touched.size > 0) {
-      const touched = [...plan.touched]
-      await c.query(
-        `UPDATE devices d SET next_seq = u.next_seq, mailbox_count = u.mailbox_count
-           FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(device_id, next_seq, mailbox_count)
-          WHERE d.device_id = u.device_id`,
-        [touched, touched.map((id) => states.get(id)!.nextSeq), touched.map((id) => states.get(id)!.count)],
-      )
-    }
-    return plan.results
+          RETURNING m.device_id, m.seq, m.payload_id),
+       gone AS (SELECT device_id, count(*) AS n FROM del GROUP BY device_id),
+       upd AS (
+         UPDATE devices d SET next_seq = u.next_seq,
+                mailbox_count = greatest(0, u.mailbox_count - coalesce(g.n, 0))
+           FROM unnest($6::text[], $7::bigint[], $8::bigint[]) AS u(device_id, next_seq, mailbox_count)
+           LEFT JOIN gone g ON g.device_id = u.device_id
+          WHERE d.device_id = u.device_id)
+       SELECT device_id, seq, payload_id FROM del`,
+      [
+        plan.rows.map((r) => r.deviceId),
+        plan.rows.map((r) => r.seq),
+        plan.rows.map((r) => planIds[r.payload]!),
+        plan.acks.map((a) => a.deviceId),
+        plan.acks.map((a) => a.seq),
+        touched,
+        touched.map((id) => states.get(id)!.nextSeq),
+        touched.map((id) => states.get(id)!.count),
+      ],
+    )
+    const gone = deleted.rows as Row[]
+    creditAcks(
+      plan,
+      gone.map((r) => ({ deviceId: r.device_id as string, seq: num(r.seq) })),
+      states,
+    )
+    return { results: plan.results, freedPayloads: [...new Set(gone.map((r) => r.payload_id as string))] }
   }
 
   async fetchMailbox(
@@ -712,7 +729,9 @@ export class PostgresStorage implements Storage {
           now,
         ])
       }
-      const [stored] = await this.#writeMailboxCalls(c, [
+      const {
+        results: [stored],
+      } = await this.#writeMailboxCalls(c, [
         {
           kind: 'enqueue',
           requests: request.welcome ? [request.commit, request.welcome] : [request.commit],
@@ -913,6 +932,46 @@ async function countOneTime(c: Client, deviceId: DeviceId): Promise<number> {
     deviceId,
   ])
   return num(r.rows[0]?.n)
+}
+
+/**
+ * Inserts the payload of every request of every enqueue call, in order, and returns their ids.
+ * One statement: ids from the sequence (the CTE is volatile, so evaluated once), then the rows.
+ * The payloads travel as one binary parameter cut by offset and length: a bytea[] parameter
+ * would go hex-encoded as text, doubling the bytes and costing more to encode and parse than the
+ * inserts themselves.
+ */
+async function insertPayloads(c: Client, calls: readonly WriteCall[]): Promise<string[]> {
+  const chunks: Buffer[] = []
+  const offsets: number[] = []
+  const lengths: number[] = []
+  const receivedAt: number[] = []
+  const expiresAt: number[] = []
+  let offset = 1
+  for (const call of calls) {
+    if (call.kind !== 'enqueue') continue
+    for (const request of call.requests) {
+      chunks.push(buf(request.payload))
+      offsets.push(offset)
+      lengths.push(request.payload.length)
+      offset += request.payload.length
+      receivedAt.push(call.now)
+      expiresAt.push(request.expiresAt)
+    }
+  }
+  if (chunks.length === 0) return []
+  const r = await c.query(
+    `WITH p AS (
+       SELECT nextval('payloads_id_seq') AS id, substring($1::bytea FROM t.off FOR t.len) AS payload,
+              t.received_at, t.expires_at, t.ord
+         FROM unnest($2::int[], $3::int[], $4::bigint[], $5::bigint[])
+         WITH ORDINALITY AS t(off, len, received_at, expires_at, ord)),
+     ins AS (INSERT INTO payloads (id, payload, received_at, expires_at)
+       SELECT id, payload, received_at, expires_at FROM p)
+     SELECT id FROM p ORDER BY ord`,
+    [Buffer.concat(chunks), offsets, lengths, receivedAt, expiresAt],
+  )
+  return (r.rows as Row[]).map((row) => row.id as string)
 }
 
 /**

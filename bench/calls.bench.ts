@@ -14,12 +14,16 @@
  *    process, from /proc/<pid>/stat) over a `--seconds` window after a warm-up: CPU-seconds, so
  *    the figure holds on a shared machine where wall time would not. Printed per second of call,
  *    per decoded frame and by process type, with the ratio E2EE / baseline (target: at most 1.15).
+ *    `--compare-worker <path to a transform-worker.ts>` adds a fifth configuration, E2EE with that
+ *    build of the worker (a checkout of an earlier commit, say), so a change is measured against
+ *    its predecessor in the same run, round by round, rather than across runs on a shared machine.
  */
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { benchFrames, type FrameBenchRow } from '../packages/calls/test/media/frame-bench.ts'
 import type { LoopbackOptions, TacitMediaApi } from '../packages/calls/test/media/loopback.page.ts'
-import { openMediaPage } from '../packages/calls/test/media/media-browser.ts'
+import { COMPARE_WORKER_PATH, openMediaPage } from '../packages/calls/test/media/media-browser.ts'
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`)
@@ -28,6 +32,8 @@ function option(name: string, fallback: number): number {
 }
 
 const json = process.argv.includes('--json')
+const compareAt = process.argv.indexOf('--compare-worker')
+const compareWorker = compareAt >= 0 ? process.argv[compareAt + 1] : undefined
 const seconds = option('seconds', 15)
 const rounds = option('rounds', 2)
 const warmupSeconds = 5
@@ -50,8 +56,38 @@ function processType(pid: number): string {
   }
 }
 
+/**
+ * CPU seconds of the renderer's threads, by thread name (`/proc/<pid>/task/<tid>/comm`, digits
+ * dropped so numbered pool threads add up): shows whether a configuration's extra CPU lands in the
+ * transform worker, the WebRTC threads or elsewhere, with less noise than the process totals.
+ */
+function rendererThreadSeconds(pid: number, into: Map<string, number>): void {
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d/]+$/, '')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+      into.set(name, (into.get(name) ?? 0) + seconds)
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+}
+
 /** CPU seconds (user + system) of every descendant of this process (Chromium's), by process type. */
-function chromiumCpuSeconds(): { seconds: number; processes: number; byType: Map<string, number> } {
+function chromiumCpuSeconds(): {
+  seconds: number
+  processes: number
+  byType: Map<string, number>
+  rendererThreads: Map<string, number>
+} {
   const parentOf = new Map<number, number>()
   const ticksOf = new Map<number, number>()
   for (const entry of readdirSync('/proc')) {
@@ -70,6 +106,7 @@ function chromiumCpuSeconds(): { seconds: number; processes: number; byType: Map
   let ticks = 0
   let processes = 0
   const byType = new Map<string, number>()
+  const rendererThreads = new Map<string, number>()
   for (const [pid, ticksUsed] of ticksOf) {
     let ancestor = parentOf.get(pid)
     for (let depth = 0; ancestor !== undefined && ancestor > 1 && depth < 64; depth++) {
@@ -78,12 +115,13 @@ function chromiumCpuSeconds(): { seconds: number; processes: number; byType: Map
         processes++
         const type = processType(pid)
         byType.set(type, (byType.get(type) ?? 0) + ticksUsed / CLOCK_TICKS)
+        if (type === 'renderer') rendererThreadSeconds(pid, rendererThreads)
         break
       }
       ancestor = parentOf.get(ancestor)
     }
   }
-  return { seconds: ticks / CLOCK_TICKS, processes, byType }
+  return { seconds: ticks / CLOCK_TICKS, processes, byType, rendererThreads }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -109,22 +147,39 @@ const nodeCpu = process.cpuUsage(nodeCpuBefore)
 printFrames(`Node ${process.version}`, nodeRows)
 console.log(`(Node CPU for the whole per-frame run: ${fmt((nodeCpu.user + nodeCpu.system) / 1e6, 2)} s)`)
 
-const media = await openMediaPage(new URL('../packages/calls/test/media/loopback.page.ts', import.meta.url))
-type Variant = 'baseline' | 'passthrough' | 'aes-gcm' | 'e2ee'
-const VARIANTS: readonly Variant[] = ['baseline', 'passthrough', 'aes-gcm', 'e2ee']
+const media = await openMediaPage(
+  new URL('../packages/calls/test/media/loopback.page.ts', import.meta.url),
+  undefined,
+  compareWorker === undefined ? undefined : resolve(compareWorker),
+)
+type Variant = 'baseline' | 'passthrough' | 'copy' | 'aes-gcm' | 'e2ee' | 'e2ee-compare'
+const VARIANTS: readonly Variant[] = [
+  'baseline',
+  'passthrough',
+  'copy',
+  'aes-gcm',
+  'e2ee',
+  ...(compareWorker === undefined ? [] : ['e2ee-compare' as const]),
+]
 const LABELS: Record<Variant, string> = {
   baseline: 'baseline (no transform)',
   passthrough: 'empty transform worker (mechanism only)',
+  copy: 'transform worker writing a copy of each frame back (no crypto)',
   'aes-gcm': 'transform worker + raw AES-GCM of each frame',
   e2ee: 'E2EE (SFrame worker)',
+  'e2ee-compare': `E2EE, compared worker (${compareWorker})`,
 }
 type CallRun = {
   variant: Variant
   cpuSeconds: number
   wallSeconds: number
   framesDecoded: number
+  /** Mean received payload bytes per decoded video frame and per audio packet (protected size under E2EE). */
+  videoBytesPerFrame: number
+  audioBytesPerPacket: number
   processes: number
   byType: Record<string, number>
+  rendererThreads: Record<string, number>
 }
 const calls: CallRun[] = []
 let browserRows: FrameBenchRow[] = []
@@ -141,11 +196,18 @@ try {
   printFrames(`Chromium ${media.version} (page main thread)`, browserRows)
 
   for (let round = 0; round < rounds; round++) {
-    for (const variant of VARIANTS) {
-      const e2ee = variant === 'e2ee'
+    // With a compared worker, the two E2EE runs swap places every round (neither always runs last).
+    const order =
+      round % 2 === 1 && compareWorker !== undefined
+        ? VARIANTS.map((v) => (v === 'e2ee' ? 'e2ee-compare' : v === 'e2ee-compare' ? 'e2ee' : v))
+        : VARIANTS
+    for (const variant of order) {
+      const e2ee = variant === 'e2ee' || variant === 'e2ee-compare'
       const options: LoopbackOptions = {
         e2ee,
+        ...(variant === 'e2ee-compare' ? { workerUrl: COMPARE_WORKER_PATH } : {}),
         ...(variant === 'passthrough' ? { passthrough: 'empty' as const } : {}),
+        ...(variant === 'copy' ? { passthrough: 'copy' as const } : {}),
         ...(variant === 'aes-gcm' ? { passthrough: 'aes-gcm' as const } : {}),
         width: 640,
         height: 360,
@@ -154,14 +216,15 @@ try {
       }
       await api('start', options)
       await sleep(warmupSeconds * 1000)
-      const decodedBefore = (await api('inbound')).framesDecoded
+      const before = await api('inbound')
+      const decodedBefore = before.framesDecoded
       const cpuBefore = chromiumCpuSeconds()
       const wallBefore = performance.now()
       await sleep(seconds * 1000)
       const cpuAfter = chromiumCpuSeconds()
       const wallSeconds = (performance.now() - wallBefore) / 1000
       const stats = await api('inbound')
-      if (variant === 'e2ee') {
+      if (e2ee) {
         const counters = await api('e2eeStats')
         if ((counters.bob?.decrypted ?? 0) === 0) throw new Error('E2EE run decrypted nothing')
       }
@@ -171,9 +234,19 @@ try {
         cpuSeconds: cpuAfter.seconds - cpuBefore.seconds,
         wallSeconds,
         framesDecoded: stats.framesDecoded - decodedBefore,
+        videoBytesPerFrame:
+          (stats.videoBytes - before.videoBytes) / Math.max(1, stats.framesDecoded - decodedBefore),
+        audioBytesPerPacket:
+          (stats.audioBytes - before.audioBytes) / Math.max(1, stats.audioPackets - before.audioPackets),
         processes: cpuAfter.processes,
         byType: Object.fromEntries(
           [...cpuAfter.byType].map(([type, cpu]) => [type, cpu - (cpuBefore.byType.get(type) ?? 0)]),
+        ),
+        rendererThreads: Object.fromEntries(
+          [...cpuAfter.rendererThreads].map(([name, cpu]) => [
+            name,
+            cpu - (cpuBefore.rendererThreads.get(name) ?? 0),
+          ]),
         ),
       })
     }
@@ -185,12 +258,15 @@ try {
 console.log(
   `\nChromium CPU, loopback call at 640x360, 30 fps, VP8 + Opus (${seconds} s windows, ${rounds} rounds)`,
 )
-console.log('| run | CPU-s per s of call | decoded frames per s | CPU-ms per decoded frame | processes |')
-console.log('|---|---|---|---|---|')
+console.log(
+  '| run | CPU-s per s of call | decoded frames per s | CPU-ms per decoded frame | B per video frame | B per audio packet | processes |',
+)
+console.log('|---|---|---|---|---|---|---|')
 for (const c of calls) {
   console.log(
     `| ${LABELS[c.variant]} | ${fmt(c.cpuSeconds / c.wallSeconds, 3)} | ` +
-      `${fmt(c.framesDecoded / c.wallSeconds)} | ${fmt((c.cpuSeconds * 1000) / Math.max(1, c.framesDecoded), 2)} | ${c.processes} |`,
+      `${fmt(c.framesDecoded / c.wallSeconds)} | ${fmt((c.cpuSeconds * 1000) / Math.max(1, c.framesDecoded), 2)} | ` +
+      `${fmt(c.videoBytesPerFrame, 0)} | ${fmt(c.audioBytesPerPacket, 0)} | ${c.processes} |`,
   )
 }
 const types = [...new Set(calls.flatMap((c) => Object.keys(c.byType)))].sort()
@@ -199,6 +275,22 @@ console.log(`| run | ${types.join(' | ')} |`)
 console.log(`|---|${types.map(() => '---|').join('')}`)
 for (const c of calls) {
   const cells = types.map((t) => fmt((c.byType[t] ?? 0) / c.wallSeconds, 3))
+  console.log(`| ${c.variant} | ${cells.join(' | ')} |`)
+}
+// Renderer threads that used at least 2 ms of CPU per second in some window, busiest first.
+const threadTotals = new Map<string, number>()
+for (const c of calls)
+  for (const [name, cpu] of Object.entries(c.rendererThreads))
+    threadTotals.set(name, Math.max(threadTotals.get(name) ?? 0, cpu / c.wallSeconds))
+const threads = [...threadTotals]
+  .filter(([, perSecond]) => perSecond >= 0.002)
+  .sort((a, b) => b[1] - a[1])
+  .map(([name]) => name)
+console.log(`\nCPU-s per s of call by renderer thread (name without digits)`)
+console.log(`| run | ${threads.join(' | ')} |`)
+console.log(`|---|${threads.map(() => '---|').join('')}`)
+for (const c of calls) {
+  const cells = threads.map((t) => fmt((c.rendererThreads[t] ?? 0) / c.wallSeconds, 3))
   console.log(`| ${c.variant} | ${cells.join(' | ')} |`)
 }
 const total = (variant: Variant) => {
@@ -211,6 +303,7 @@ const total = (variant: Variant) => {
 const base = total('baseline')
 const mechanism = total('passthrough')
 const rawAes = total('aes-gcm')
+const copy = total('copy')
 const e2ee = total('e2ee')
 const ratio = e2ee.cpuPerSecond / base.cpuPerSecond
 const ratioPerFrame = e2ee.cpuMsPerFrame / base.cpuMsPerFrame
@@ -219,8 +312,17 @@ console.log(
   `\nE2EE / baseline CPU: ${fmt(ratio, 3)} per second of call, ${fmt(ratioPerFrame, 3)} per decoded frame ` +
     `(target ≤ 1.15: ${ratio <= 1.15 ? 'met' : 'NOT met'}); empty transform / baseline: ${fmt(mechanismRatio, 3)}; ` +
     `E2EE / empty transform: ${fmt(e2ee.cpuPerSecond / mechanism.cpuPerSecond, 3)}; ` +
+    `copying transform / baseline: ${fmt(copy.cpuPerSecond / base.cpuPerSecond, 3)}; ` +
     `raw AES-GCM transform / baseline: ${fmt(rawAes.cpuPerSecond / base.cpuPerSecond, 3)}`,
 )
+if (compareWorker !== undefined) {
+  const compared = total('e2ee-compare')
+  console.log(
+    `compared worker / baseline: ${fmt(compared.cpuPerSecond / base.cpuPerSecond, 3)} per second of call, ` +
+      `${fmt(compared.cpuMsPerFrame / base.cpuMsPerFrame, 3)} per decoded frame; ` +
+      `E2EE / compared worker: ${fmt(e2ee.cpuPerSecond / compared.cpuPerSecond, 3)}`,
+  )
+}
 if (json) {
   console.log(
     JSON.stringify({
@@ -232,6 +334,7 @@ if (json) {
         perSecond: ratio,
         perDecodedFrame: ratioPerFrame,
         emptyTransformPerSecond: mechanismRatio,
+        copyTransformPerSecond: copy.cpuPerSecond / base.cpuPerSecond,
         rawAesGcmTransformPerSecond: rawAes.cpuPerSecond / base.cpuPerSecond,
       },
     }),

@@ -24,9 +24,12 @@ export interface LoopbackOptions {
   readonly e2ee: boolean
   /**
    * Benchmark only, with `e2ee: false`: route frames through a worker that passes them on
-   * unchanged (`'empty'`), or that also AES-GCM-encrypts a copy of each (`'aes-gcm'`).
+   * unchanged (`'empty'`), that replaces each frame's data with a copy (`'copy'`), or that also
+   * AES-GCM-encrypts a copy of each (`'aes-gcm'`).
    */
-  readonly passthrough?: 'empty' | 'aes-gcm'
+  readonly passthrough?: 'empty' | 'copy' | 'aes-gcm'
+  /** Benchmark only, with `e2ee: true`: the URL of another build of the transform worker to use. */
+  readonly workerUrl?: string
   readonly mode?: MediaE2eeMode
   readonly width: number
   readonly height: number
@@ -97,12 +100,14 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
       frameRate: options.frameRate,
     },
   })
-  const aliceE2ee = options.e2ee
-    ? createCallMediaE2ee(options.mode === undefined ? {} : { mode: options.mode })
-    : undefined
-  const bobE2ee = options.e2ee
-    ? createCallMediaE2ee(options.mode === undefined ? {} : { mode: options.mode })
-    : undefined
+  const e2eeOptions = () => ({
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
+    ...(options.workerUrl === undefined
+      ? {}
+      : { worker: new Worker(options.workerUrl, { type: 'module', name: 'tacit-call-e2ee-compare' }) }),
+  })
+  const aliceE2ee = options.e2ee ? createCallMediaE2ee(e2eeOptions()) : undefined
+  const bobE2ee = options.e2ee ? createCallMediaE2ee(e2eeOptions()) : undefined
   const config: RTCConfiguration =
     options.mode === 'encoded-streams'
       ? ({ ...ENCODED_STREAMS_PEER_CONNECTION_CONFIG } as RTCConfiguration)
@@ -131,6 +136,7 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
     if (passthrough !== undefined)
       transceiver.sender.transform = new RTCRtpScriptTransform(passthrough.alice, {
         aesGcm: options.passthrough === 'aes-gcm',
+        copy: options.passthrough === 'copy',
       })
   }
   const video = document.createElement('video')
@@ -176,6 +182,7 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
     if (passthrough !== undefined)
       transceiver.receiver.transform = new RTCRtpScriptTransform(passthrough.bob, {
         aesGcm: options.passthrough === 'aes-gcm',
+        copy: options.passthrough === 'copy',
       })
   }
   await bob.setLocalDescription(await bob.createAnswer())
@@ -202,6 +209,10 @@ function need(): LoopbackCall {
 interface InboundStats {
   readonly framesDecoded: number
   readonly keyFramesDecoded: number
+  /** RTP payload bytes received (after the receive transform's input, i.e. protected frames). */
+  readonly videoBytes: number
+  readonly audioBytes: number
+  readonly audioPackets: number
   readonly frameWidth: number
   readonly frameHeight: number
   readonly audioSamples: number
@@ -216,6 +227,9 @@ async function inbound(): Promise<InboundStats> {
   const stats = {
     framesDecoded: 0,
     keyFramesDecoded: 0,
+    videoBytes: 0,
+    audioBytes: 0,
+    audioPackets: 0,
     frameWidth: 0,
     frameHeight: 0,
     audioSamples: 0,
@@ -231,11 +245,14 @@ async function inbound(): Promise<InboundStats> {
     if (entry.kind === 'video') {
       stats.framesDecoded = Number(entry.framesDecoded ?? 0)
       stats.keyFramesDecoded = Number(entry.keyFramesDecoded ?? 0)
+      stats.videoBytes = Number(entry.bytesReceived ?? 0)
       stats.frameWidth = Number(entry.frameWidth ?? 0)
       stats.frameHeight = Number(entry.frameHeight ?? 0)
     } else if (entry.kind === 'audio') {
       stats.audioSamples = Number(entry.totalSamplesReceived ?? 0)
       stats.concealedSamples = Number(entry.concealedSamples ?? 0)
+      stats.audioBytes = Number(entry.bytesReceived ?? 0)
+      stats.audioPackets = Number(entry.packetsReceived ?? 0)
       stats.audioEnergy = Number(entry.totalAudioEnergy ?? 0)
     }
   })

@@ -57,15 +57,24 @@ export interface MediaBrowser {
   close(): Promise<void>
 }
 
-/** Opens one page with `pageEntry` loaded; the page module must set `globalThis.tacitMediaReady = true`. */
+/** The path a second transform worker is served at when `compareWorkerEntry` is given. */
+export const COMPARE_WORKER_PATH = '/compare-transform-worker.js'
+
+/**
+ * Opens one page with `pageEntry` loaded; the page module must set `globalThis.tacitMediaReady = true`.
+ * `compareWorkerEntry` (benchmark only): another build of `transform-worker.ts` (say, a checkout
+ * of an earlier commit), served at COMPARE_WORKER_PATH so one run can interleave both.
+ */
 export async function openMediaPage(
   pageEntry: URL,
   log: (line: string) => void = () => undefined,
+  compareWorkerEntry?: string,
 ): Promise<MediaBrowser> {
-  const [pageJs, workerJs, passthroughJs] = await Promise.all([
+  const [pageJs, workerJs, passthroughJs, compareJs] = await Promise.all([
     bundle(fileURLToPath(pageEntry)),
     bundle(WORKER_ENTRY),
     bundle(PASSTHROUGH_ENTRY),
+    compareWorkerEntry === undefined ? undefined : bundle(compareWorkerEntry),
   ])
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname
@@ -84,6 +93,8 @@ export async function openMediaPage(
     else if (path === '/favicon.ico') response.writeHead(204).end()
     else if (path === '/passthrough-worker.js') send('text/javascript; charset=utf-8', passthroughJs)
     else if (path === '/transform-worker.ts') send('text/javascript; charset=utf-8', workerJs)
+    else if (path === COMPARE_WORKER_PATH && compareJs !== undefined)
+      send('text/javascript; charset=utf-8', compareJs)
     else {
       response.writeHead(404).end()
     }

@@ -270,45 +270,18 @@ export class CallKeyring {
    * bytes) and, with `metadataInFront`, also put in front of the output (SFrameContext.encrypt).
    */
   async encrypt(plaintext: Uint8Array, metadata?: Uint8Array, metadataInFront = false): Promise<Uint8Array> {
-    const { context, kid } = this.#sending()
-    return context.encrypt(kid, plaintext, metadata, metadataInFront)
-  }
-
-  /**
-   * `encrypt` without awaiting, for frames the in-thread AEAD takes (SFrameContext.encryptNow);
-   * undefined means "use `encrypt`" and has used no counter.
-   */
-  encryptNow(plaintext: Uint8Array, metadata?: Uint8Array, metadataInFront = false): Uint8Array | undefined {
-    const { context, kid } = this.#sending()
-    return context.encryptNow(kid, plaintext, metadata, metadataInFront)
-  }
-
-  #sending(): { context: SFrameContext; kid: bigint } {
-    if (this.#current === undefined || this.#context === undefined) {
+    const current = this.#current
+    if (current === undefined || this.#context === undefined) {
       throw new CallsError('unknown-kid', 'no call keys installed yet')
     }
-    return { context: this.#context, kid: this.#current.sendKid }
+    return this.#context.encrypt(current.sendKid, plaintext, metadata, metadataInFront)
   }
 
   /** Decrypts one SFrame ciphertext; see `SFrameContext.decrypt` for errors and the replay result. */
   async decrypt(ciphertext: Uint8Array, metadata?: Uint8Array): Promise<CallDecryptResult> {
     this.#expirePrevious()
     if (this.#context === undefined) throw new CallsError('unknown-kid', 'no call keys installed yet')
-    return this.#withSender(await this.#context.decrypt(ciphertext, metadata))
-  }
-
-  /**
-   * `decrypt` without awaiting when the KID's key is ready and the frame is small enough for the
-   * in-thread AEAD (SFrameContext.decryptNow); undefined means "use `decrypt`".
-   */
-  decryptNow(ciphertext: Uint8Array, metadata?: Uint8Array): CallDecryptResult | undefined {
-    this.#expirePrevious()
-    if (this.#context === undefined) throw new CallsError('unknown-kid', 'no call keys installed yet')
-    const result = this.#context.decryptNow(ciphertext, metadata)
-    return result === undefined ? undefined : this.#withSender(result)
-  }
-
-  #withSender(result: SFrameDecryptResult): CallDecryptResult {
+    const result = await this.#context.decrypt(ciphertext, metadata)
     const entry = this.#resolveEntry(result.kid)
     const parts = parseCallKid(result.kid)
     if (entry === undefined || parts === undefined) {

@@ -14,24 +14,6 @@ export async function protectMediaFrame(
   codec: CallCodec,
   frame: Uint8Array,
 ): Promise<Uint8Array> {
-  const clearCount = clearCountToProtect(codec, frame)
-  return keyring.encrypt(frame.subarray(clearCount), frame.subarray(0, clearCount), true)
-}
-
-/**
- * `protectMediaFrame` without a promise for frames the in-thread AEAD takes (CallKeyring.encryptNow);
- * undefined means "use `protectMediaFrame`".
- */
-export function protectMediaFrameNow(
-  keyring: CallKeyring,
-  codec: CallCodec,
-  frame: Uint8Array,
-): Uint8Array | undefined {
-  const clearCount = clearCountToProtect(codec, frame)
-  return keyring.encryptNow(frame.subarray(clearCount), frame.subarray(0, clearCount), true)
-}
-
-function clearCountToProtect(codec: CallCodec, frame: Uint8Array): number {
   const clearCount = clearByteCount(codec, frame)
   if (clearCount === undefined) {
     throw new CallsError(
@@ -39,7 +21,7 @@ function clearCountToProtect(codec: CallCodec, frame: Uint8Array): number {
       `a ${codec} frame of ${frame.length} bytes has no complete header`,
     )
   }
-  return clearCount
+  return keyring.encrypt(frame.subarray(clearCount), frame.subarray(0, clearCount), true)
 }
 
 export type UnprotectedMediaFrame =
@@ -56,38 +38,15 @@ export async function unprotectMediaFrame(
   codec: CallCodec,
   frame: Uint8Array,
 ): Promise<UnprotectedMediaFrame> {
-  const clearCount = clearCountToUnprotect(codec, frame)
-  const clear = frame.subarray(0, clearCount)
-  return withClearBytes(clear, await keyring.decrypt(frame.subarray(clearCount), clear))
-}
-
-/**
- * `unprotectMediaFrame` without a promise when the keyring can decrypt in-thread
- * (CallKeyring.decryptNow); undefined means "use `unprotectMediaFrame`".
- */
-export function unprotectMediaFrameNow(
-  keyring: CallKeyring,
-  codec: CallCodec,
-  frame: Uint8Array,
-): UnprotectedMediaFrame | undefined {
-  const clearCount = clearCountToUnprotect(codec, frame)
-  const clear = frame.subarray(0, clearCount)
-  const result = keyring.decryptNow(frame.subarray(clearCount), clear)
-  return result === undefined ? undefined : withClearBytes(clear, result)
-}
-
-function clearCountToUnprotect(codec: CallCodec, frame: Uint8Array): number {
   const clearCount = clearByteCount(codec, frame)
   if (clearCount === undefined) {
     throw new CallsError('invalid-header', `a protected ${codec} frame of ${frame.length} bytes is too short`)
   }
-  return clearCount
-}
-
-function withClearBytes(clear: Uint8Array, result: CallDecryptResult): UnprotectedMediaFrame {
+  const clear = frame.subarray(0, clearCount)
+  const result = await keyring.decrypt(frame.subarray(clearCount), clear)
   if (result.kind !== 'plaintext') return result
-  const out = new Uint8Array(clear.length + result.plaintext.length)
+  const out = new Uint8Array(clearCount + result.plaintext.length)
   out.set(clear)
-  out.set(result.plaintext, clear.length)
+  out.set(result.plaintext, clearCount)
   return { ...result, frame: out }
 }

@@ -1,5 +1,4 @@
 import { concatBytes, equalBytes } from '@tacit/crypto/bytes'
-import { AesGcmKey } from './aes-gcm.ts'
 import { CallsError } from './errors.ts'
 
 /**
@@ -148,7 +147,6 @@ function checkUint64(value: bigint, field: string): void {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-const MAX_COUNTER_BIGINT = BigInt(MAX_SFRAME_COUNTER)
 
 /** Writes `value` big-endian into out[offset .. offset+length); numbers for speed, bigints beyond 2^53. */
 function writeUint(out: Uint8Array, offset: number, value: bigint, length: number): void {
@@ -309,32 +307,12 @@ export async function deriveSFrameKeyMaterial(
 // ---------------------------------------------------------------------------------------------
 // AEADs (RFC 9605 §4.4.3, §4.5.1)
 
-/**
- * AES-GCM frames up to this size are sealed and opened in the calling thread (`AesGcmKey`, on
- * @noble/ciphers); larger ones go to WebCrypto. WebCrypto's fixed cost per call (a hop to the
- * crypto thread and back) outweighs JavaScript AES for small frames, its per-byte speed wins
- * for large ones (video key frames). Both produce the same bytes (the RFC 9605 vectors run
- * through both: see the tests).
- */
-export const IN_THREAD_AES_GCM_MAX_BYTES = 512
-
-/** The synchronous side of an AES-GCM key, for plaintexts up to `maxBytes`. */
-export interface SFrameInThreadAead {
-  readonly maxBytes: number
-  /** Writes ciphertext ‖ tag (plaintext.length + Nt bytes) into `out` at `offset`. */
-  sealInto(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): void
-  /** The plaintext, or undefined when the tag does not verify. */
-  open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined
-}
-
-/** A prepared AEAD key: keys imported or expanded once, used for many frames. */
+/** A prepared AEAD key: WebCrypto keys imported once, used for many frames. */
 export interface SFrameAeadKey {
   readonly suite: SFrameSuite
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>
   /** Throws CallsError('auth-failed') when the tag does not verify. */
   open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>
-  /** AES-GCM suites only (and not when `inThreadMaxBytes` is -1). */
-  readonly inThread?: SFrameInThreadAead
 }
 
 function be64(n: number): Uint8Array {
@@ -343,19 +321,7 @@ function be64(n: number): Uint8Array {
   return out
 }
 
-export interface SFrameAeadOptions {
-  /**
-   * AES-GCM frames up to this many bytes of plaintext run in the calling thread; -1 sends every
-   * frame to WebCrypto. Default `IN_THREAD_AES_GCM_MAX_BYTES`; tests set it to run both paths.
-   */
-  readonly inThreadMaxBytes?: number
-}
-
-export async function importSFrameAeadKey(
-  suiteId: SFrameSuiteId,
-  key: Uint8Array,
-  options: SFrameAeadOptions = {},
-): Promise<SFrameAeadKey> {
+export async function importSFrameAeadKey(suiteId: SFrameSuiteId, key: Uint8Array): Promise<SFrameAeadKey> {
   const suite = sframeSuite(suiteId)
   if (!(key instanceof Uint8Array) || key.length !== suite.nk) {
     throw new CallsError('invalid-key', `${suite.name} keys are ${suite.nk} bytes`)
@@ -363,37 +329,17 @@ export async function importSFrameAeadKey(
   const s = subtle()
   if (suite.aead === 'AES-GCM') {
     const aesKey = await s.importKey('raw', view(key), 'AES-GCM', false, ['encrypt', 'decrypt'])
-    const inThread = new AesGcmKey(key)
-    const inThreadMax = options.inThreadMaxBytes ?? IN_THREAD_AES_GCM_MAX_BYTES
     return Object.freeze({
       suite,
-      ...(inThreadMax >= 0
-        ? {
-            inThread: Object.freeze({
-              maxBytes: inThreadMax,
-              sealInto: (nonce, aad, plaintext, out, offset) =>
-                inThread.sealInto(nonce, aad, plaintext, out, offset),
-              open: (nonce, aad, ciphertext) => inThread.open(nonce, aad, ciphertext),
-            } satisfies SFrameInThreadAead),
-          }
-        : {}),
       seal: async (nonce, aad, plaintext) =>
-        plaintext.length <= inThreadMax
-          ? inThread.seal(nonce, aad, plaintext)
-          : new Uint8Array(
-              await s.encrypt(
-                { name: 'AES-GCM', iv: view(nonce), additionalData: view(aad), tagLength: 128 },
-                aesKey,
-                view(plaintext),
-              ),
-            ),
+        new Uint8Array(
+          await s.encrypt(
+            { name: 'AES-GCM', iv: view(nonce), additionalData: view(aad), tagLength: 128 },
+            aesKey,
+            view(plaintext),
+          ),
+        ),
       open: async (nonce, aad, ciphertext) => {
-        if (ciphertext.length <= inThreadMax + suite.nt) {
-          const plaintext = inThread.open(nonce, aad, ciphertext)
-          if (plaintext === undefined)
-            throw new CallsError('auth-failed', 'SFrame ciphertext did not authenticate')
-          return plaintext
-        }
         try {
           return new Uint8Array(
             await s.decrypt(
@@ -628,12 +574,14 @@ export class SFrameContext {
     metadata: Uint8Array = EMPTY,
     metadataInFront = false,
   ): Promise<Uint8Array> {
-    const state = this.#sendState(kid, plaintext, metadata)
-    const inThread = state.aead.inThread
-    if (inThread !== undefined && plaintext.length <= inThread.maxBytes) {
-      return this.#encryptInThread(state, inThread, plaintext, metadata, metadataInFront)
-    }
-    const ctr = BigInt(this.#takeCounter(state))
+    checkFrame(plaintext, 'plaintext')
+    checkFrame(metadata, 'metadata')
+    const state = this.#send.get(kid)
+    if (state === undefined) throw new CallsError('unknown-kid', 'no send key for this KID')
+    const counter = state.nextCounter
+    if (counter > MAX_SFRAME_COUNTER) throw new CallsError('counter-exhausted', 'this send key is used up')
+    state.nextCounter = counter + 1
+    const ctr = BigInt(counter)
     const header = encodeSFrameHeader(kid, ctr)
     const aad = metadata.length === 0 ? header : concatBytes(header, metadata)
     const ciphertext = await state.aead.seal(sframeNonce(state.salt, ctr), aad, plaintext)
@@ -642,57 +590,6 @@ export class SFrameContext {
     out.set(metadata)
     out.set(header, metadata.length)
     out.set(ciphertext, aad.length)
-    return out
-  }
-
-  /**
-   * `encrypt` without a promise when the key's AEAD runs in-thread for a frame this size (AES-GCM
-   * up to `IN_THREAD_AES_GCM_MAX_BYTES`); undefined otherwise, with no counter used: call `encrypt`.
-   * The transform worker handles most frames this way, with no thread hop and no await.
-   */
-  encryptNow(
-    kid: bigint,
-    plaintext: Uint8Array,
-    metadata: Uint8Array = EMPTY,
-    metadataInFront = false,
-  ): Uint8Array | undefined {
-    const state = this.#sendState(kid, plaintext, metadata)
-    const inThread = state.aead.inThread
-    if (inThread === undefined || plaintext.length > inThread.maxBytes) return undefined
-    return this.#encryptInThread(state, inThread, plaintext, metadata, metadataInFront)
-  }
-
-  #sendState(kid: bigint, plaintext: Uint8Array, metadata: Uint8Array): SendKeyState {
-    checkFrame(plaintext, 'plaintext')
-    checkFrame(metadata, 'metadata')
-    const state = this.#send.get(kid)
-    if (state === undefined) throw new CallsError('unknown-kid', 'no send key for this KID')
-    return state
-  }
-
-  #takeCounter(state: SendKeyState): number {
-    const counter = state.nextCounter
-    if (counter > MAX_SFRAME_COUNTER) throw new CallsError('counter-exhausted', 'this send key is used up')
-    state.nextCounter = counter + 1
-    return counter
-  }
-
-  /** Header, metadata and ciphertext written once into the output buffer. */
-  #encryptInThread(
-    state: SendKeyState,
-    inThread: SFrameInThreadAead,
-    plaintext: Uint8Array,
-    metadata: Uint8Array,
-    metadataInFront: boolean,
-  ): Uint8Array {
-    const ctr = BigInt(this.#takeCounter(state))
-    const header = encodeSFrameHeader(state.kid, ctr)
-    const aad = metadata.length === 0 ? header : concatBytes(header, metadata)
-    const front = metadataInFront ? aad.length : header.length
-    const out = new Uint8Array(front + plaintext.length + this.suite.nt)
-    if (metadataInFront) out.set(metadata)
-    out.set(header, metadataInFront ? metadata.length : 0)
-    inThread.sealInto(sframeNonce(state.salt, ctr), aad, plaintext, out, front)
     return out
   }
 
@@ -726,19 +623,14 @@ export class SFrameContext {
    * `limit-exceeded`; a replayed counter is the `replay` result instead (dropped silently).
    */
   async decrypt(sframeCiphertext: Uint8Array, metadata: Uint8Array = EMPTY): Promise<SFrameDecryptResult> {
-    const header = this.#parse(sframeCiphertext, metadata)
+    checkFrame(sframeCiphertext, 'ciphertext')
+    checkFrame(metadata, 'metadata')
+    const header = decodeSFrameHeader(sframeCiphertext)
     const { kid, ctr } = header
-    const known = this.#receive.get(kid)
-    const inThread = known?.aead.inThread
-    if (
-      known !== undefined &&
-      inThread !== undefined &&
-      this.#fitsInThread(header, sframeCiphertext, inThread)
-    ) {
-      return this.#decryptInThread(known, inThread, header, sframeCiphertext, metadata)
-    }
     const found = await this.#receiveKey(kid)
     if (found === undefined) throw new CallsError('unknown-kid', 'no receive key for this KID')
+    if (ctr > BigInt(MAX_SFRAME_COUNTER))
+      throw new CallsError('limit-exceeded', 'SFrame counter above the maximum')
     const counter = Number(ctr)
     const before = found.state.replay.check(counter)
     if (before !== 'fresh') return { kind: 'replay', kid, ctr, reason: before }
@@ -753,57 +645,6 @@ export class SFrameContext {
     const state = found.candidate ? this.#promote(kid, found.state) : found.state
     const after = state.replay.check(counter)
     if (after !== 'fresh') return { kind: 'replay', kid, ctr, reason: after }
-    state.replay.mark(counter)
-    return { kind: 'plaintext', kid, ctr, plaintext }
-  }
-
-  /**
-   * `decrypt` without a promise when the KID already has a receive key whose AEAD runs in-thread
-   * for a frame this size; undefined otherwise (an unknown KID, a large frame): call `decrypt`.
-   * Throws the same errors as `decrypt`.
-   */
-  decryptNow(sframeCiphertext: Uint8Array, metadata: Uint8Array = EMPTY): SFrameDecryptResult | undefined {
-    const header = this.#parse(sframeCiphertext, metadata)
-    const known = this.#receive.get(header.kid)
-    const inThread = known?.aead.inThread
-    if (known === undefined || inThread === undefined) return undefined
-    if (!this.#fitsInThread(header, sframeCiphertext, inThread)) return undefined
-    return this.#decryptInThread(known, inThread, header, sframeCiphertext, metadata)
-  }
-
-  #parse(sframeCiphertext: Uint8Array, metadata: Uint8Array): SFrameHeader {
-    checkFrame(sframeCiphertext, 'ciphertext')
-    checkFrame(metadata, 'metadata')
-    const header = decodeSFrameHeader(sframeCiphertext)
-    if (header.ctr > MAX_COUNTER_BIGINT) {
-      throw new CallsError('limit-exceeded', 'SFrame counter above the maximum')
-    }
-    return header
-  }
-
-  #fitsInThread(header: SFrameHeader, sframeCiphertext: Uint8Array, inThread: SFrameInThreadAead): boolean {
-    return sframeCiphertext.length - header.length <= inThread.maxBytes + this.suite.nt
-  }
-
-  #decryptInThread(
-    state: ReceiveKeyState,
-    inThread: SFrameInThreadAead,
-    header: SFrameHeader,
-    sframeCiphertext: Uint8Array,
-    metadata: Uint8Array,
-  ): SFrameDecryptResult {
-    const { kid, ctr } = header
-    const counter = Number(ctr)
-    const verdict = state.replay.check(counter)
-    if (verdict !== 'fresh') return { kind: 'replay', kid, ctr, reason: verdict }
-    const headerBytes = sframeCiphertext.subarray(0, header.length)
-    const aad = metadata.length === 0 ? headerBytes : concatBytes(headerBytes, metadata)
-    const plaintext = inThread.open(
-      sframeNonce(state.salt, ctr),
-      aad,
-      sframeCiphertext.subarray(header.length),
-    )
-    if (plaintext === undefined) throw new CallsError('auth-failed', 'SFrame ciphertext did not authenticate')
     state.replay.mark(counter)
     return { kind: 'plaintext', kid, ctr, plaintext }
   }

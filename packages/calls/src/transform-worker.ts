@@ -1,13 +1,7 @@
 import { CallKeyring } from './call-keys.ts'
 import { type CallCodec, codecFromMimeType } from './codec-header.ts'
 import { CallsError } from './errors.ts'
-import {
-  protectMediaFrame,
-  protectMediaFrameNow,
-  type UnprotectedMediaFrame,
-  unprotectMediaFrame,
-  unprotectMediaFrameNow,
-} from './media-frame.ts'
+import { protectMediaFrame, unprotectMediaFrame } from './media-frame.ts'
 import type {
   CallMediaE2eeStats,
   FrameDropReason,
@@ -89,48 +83,37 @@ function codecOf(frame: EncodedFrame, kind: 'audio' | 'video'): CallCodec | unde
   return codec ?? (metadata.mimeType === undefined && kind === 'video' ? 'vp8' : undefined)
 }
 
-/**
- * What a transform does with one frame: the frame to pass on, undefined to drop it, or a promise
- * of either when the frame needs WebCrypto (a large frame, a KID whose key is still derived).
- */
-type FrameHandler = (frame: EncodedFrame) => EncodedFrame | undefined | Promise<EncodedFrame | undefined>
-
-function senderHandler(kind: 'audio' | 'video'): FrameHandler {
-  const sent = (frame: EncodedFrame, protectedFrame: Uint8Array): EncodedFrame => {
-    frame.data = protectedFrame.buffer as ArrayBuffer
-    counts.encrypted++
-    return frame
-  }
-  const unsent = (error: unknown): undefined => {
-    counts.unsent++
-    count(reasonOf(error))
-    return undefined
-  }
-  return (frame) => {
-    const codec = codecOf(frame, kind)
-    if (codec === undefined) {
-      counts.unsent++
-      count('unsupported-codec')
-      return undefined
-    }
-    if (keyring.sendKid === undefined) {
-      counts.unsent++
-      count('no-key')
-      return undefined
-    }
-    const data = new Uint8Array(frame.data)
-    try {
-      // Most frames (audio, small video) are sealed here and now: no thread hop, no await.
-      const now = protectMediaFrameNow(keyring, codec, data)
-      if (now !== undefined) return sent(frame, now)
-    } catch (error) {
-      return unsent(error)
-    }
-    return protectMediaFrame(keyring, codec, data).then((p) => sent(frame, p), unsent)
-  }
+function senderTransform(kind: 'audio' | 'video'): TransformStream<EncodedFrame, EncodedFrame> {
+  return new TransformStream({
+    async transform(frame, controller) {
+      const codec = codecOf(frame, kind)
+      if (codec === undefined) {
+        counts.unsent++
+        count('unsupported-codec')
+        return
+      }
+      if (keyring.sendKid === undefined) {
+        counts.unsent++
+        count('no-key')
+        return
+      }
+      try {
+        const protectedFrame = await protectMediaFrame(keyring, codec, new Uint8Array(frame.data))
+        frame.data = protectedFrame.buffer as ArrayBuffer
+        counts.encrypted++
+        controller.enqueue(frame)
+      } catch (error) {
+        counts.unsent++
+        count(reasonOf(error))
+      }
+    },
+  })
 }
 
-function receiverHandler(kind: 'audio' | 'video', transformer: ScriptTransformer | undefined): FrameHandler {
+function receiverTransform(
+  kind: 'audio' | 'video',
+  transformer: ScriptTransformer | undefined,
+): TransformStream<EncodedFrame, EncodedFrame> {
   let droppedSinceDecode = false
   let lastRequest = Number.NEGATIVE_INFINITY
   const requestKeyFrame = (): void => {
@@ -141,66 +124,33 @@ function receiverHandler(kind: 'audio' | 'video', transformer: ScriptTransformer
     counts.keyFrameRequests++
     transformer.sendKeyFrameRequest().catch(() => undefined)
   }
-  const received = (frame: EncodedFrame, result: UnprotectedMediaFrame): EncodedFrame | undefined => {
-    if (result.kind === 'replay') {
-      counts.replayed++
-      return undefined
-    }
-    frame.data = result.frame.buffer as ArrayBuffer
-    counts.decrypted++
-    // Frames lost to a key change leave the decoder without references: ask for a key frame.
-    if (droppedSinceDecode) requestKeyFrame()
-    droppedSinceDecode = false
-    return frame
-  }
-  const dropped = (error: unknown): undefined => {
-    counts.dropped++
-    count(reasonOf(error))
-    droppedSinceDecode = true
-    return undefined
-  }
-  return (frame) => {
-    const codec = codecOf(frame, kind)
-    if (codec === undefined) {
-      counts.dropped++
-      count('unsupported-codec')
-      return undefined
-    }
-    const data = new Uint8Array(frame.data)
-    try {
-      const now = unprotectMediaFrameNow(keyring, codec, data)
-      if (now !== undefined) return received(frame, now)
-    } catch (error) {
-      return dropped(error)
-    }
-    return unprotectMediaFrame(keyring, codec, data).then((r) => received(frame, r), dropped)
-  }
-}
-
-/**
- * Reads frames, handles them one at a time in arrival order and writes the survivors: a plain
- * reader/writer loop (one await per frame when the handler is synchronous) instead of
- * pipeThrough(TransformStream).pipeTo, which runs two pipes and a transform queue per frame.
- * Writes are not awaited one by one; like pipeTo, the loop waits only when the writable asks for
- * it (desiredSize ≤ 0).
- */
-async function pump(
-  readable: ReadableStream<EncodedFrame>,
-  writable: WritableStream<EncodedFrame>,
-  handle: FrameHandler,
-): Promise<void> {
-  const reader = readable.getReader()
-  const writer = writable.getWriter()
-  const ignore = (): void => undefined
-  for (;;) {
-    const next = await reader.read()
-    if (next.done) break
-    const result = handle(next.value)
-    const frame = result instanceof Promise ? await result : result
-    if (frame === undefined) continue
-    if ((writer.desiredSize ?? 1) <= 0) await writer.ready
-    writer.write(frame).catch(ignore)
-  }
+  return new TransformStream({
+    async transform(frame, controller) {
+      const codec = codecOf(frame, kind)
+      if (codec === undefined) {
+        counts.dropped++
+        count('unsupported-codec')
+        return
+      }
+      try {
+        const result = await unprotectMediaFrame(keyring, codec, new Uint8Array(frame.data))
+        if (result.kind === 'replay') {
+          counts.replayed++
+          return
+        }
+        frame.data = result.frame.buffer as ArrayBuffer
+        counts.decrypted++
+        controller.enqueue(frame)
+        // Frames lost to a key change leave the decoder without references: ask for a key frame.
+        if (droppedSinceDecode) requestKeyFrame()
+        droppedSinceDecode = false
+      } catch (error) {
+        counts.dropped++
+        count(reasonOf(error))
+        droppedSinceDecode = true
+      }
+    },
+  })
 }
 
 function attach(
@@ -210,9 +160,12 @@ function attach(
   transformer?: ScriptTransformer,
 ): void {
   const kind = options.kind === 'audio' ? 'audio' : 'video'
-  const handle = options.side === 'send' ? senderHandler(kind) : receiverHandler(kind, transformer)
-  // The loop ends (or its streams error) when the peer connection closes; nothing to report then.
-  pump(readable, writable, handle).catch(() => undefined)
+  const transform = options.side === 'send' ? senderTransform(kind) : receiverTransform(kind, transformer)
+  // The pipe ends when the peer connection closes; nothing to report then.
+  readable
+    .pipeThrough(transform)
+    .pipeTo(writable)
+    .catch(() => undefined)
 }
 
 function snapshot(): CallMediaE2eeStats {

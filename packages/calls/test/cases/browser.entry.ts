@@ -1,5 +1,4 @@
 import type { CaseGroup } from '../../../../tests/harness/cases.ts'
-import { aesGcmCaseGroups } from './aes-gcm.cases.ts'
 import { callKeysCaseGroups } from './call-keys.cases.ts'
 import { codecHeaderCaseGroups } from './codec-header.cases.ts'
 import { sframeContextCaseGroups } from './sframe-context.cases.ts'
@@ -9,7 +8,6 @@ import { sframeVectorCaseGroups } from './sframe-vectors.cases.ts'
 export function callsBrowserCaseGroups(): CaseGroup[] {
   return [
     ...sframeVectorCaseGroups(),
-    ...aesGcmCaseGroups(),
     ...sframeContextCaseGroups(),
     ...callKeysCaseGroups(),
     ...codecHeaderCaseGroups(),

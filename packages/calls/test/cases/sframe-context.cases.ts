@@ -11,7 +11,6 @@ import {
   AES_128_GCM_SHA256_128,
   decodeSFrameHeader,
   encodeSFrameHeader,
-  IN_THREAD_AES_GCM_MAX_BYTES,
   MAX_SFRAME_CANDIDATE_KEYS,
   ReplayWindow,
   SFRAME_REPLAY_WINDOW,
@@ -215,59 +214,6 @@ export function sframeContextCaseGroups(): CaseGroup[] {
                 `suite ${suite}: truncated`,
               )
             }
-          },
-        },
-        {
-          name: 'in-thread and WebCrypto paths: same bytes, one counter sequence, same checks',
-          async run() {
-            const small = new Uint8Array(IN_THREAD_AES_GCM_MAX_BYTES).map((_, i) => i & 0xff)
-            const large = new Uint8Array(IN_THREAD_AES_GCM_MAX_BYTES + 1).map((_, i) => (i * 7) & 0xff)
-            const meta = new Uint8Array([0x9d, 0x01, 0x2a])
-            const sender = new SFrameContext()
-            const twin = new SFrameContext()
-            await sender.addSendKey(12n, BASE)
-            await twin.addSendKey(12n, BASE)
-            // A frame too large for the in-thread AEAD: undefined, and no counter used.
-            check(sender.encryptNow(12n, large) === undefined, 'a large frame is not sealed in-thread')
-            checkEqual(sender.nextCounter(12n), 0, 'no counter used by the refusal')
-            const frames: Uint8Array[] = []
-            for (const plaintext of [small, large, small, new Uint8Array(0)]) {
-              const now = sender.encryptNow(12n, plaintext, meta, true)
-              const frame = now ?? (await sender.encrypt(12n, plaintext, meta, true))
-              // The twin seals the same (KID, CTR) through `encrypt`: the bytes must agree.
-              checkBytes(frame, await twin.encrypt(12n, plaintext, meta, true), 'both paths, same bytes')
-              frames.push(frame)
-            }
-            checkEqual(sender.nextCounter(12n), 4, 'one counter per frame across both paths')
-
-            const receiver = new SFrameContext()
-            const body = (frame: Uint8Array) => frame.subarray(meta.length)
-            // No receive key yet: decryptNow leaves unknown KIDs to `decrypt`.
-            check(receiver.decryptNow(body(frames[0]!), meta) === undefined, 'unknown KID: not in-thread')
-            await receiver.addReceiveKey(12n, BASE)
-            check(receiver.decryptNow(body(frames[1]!), meta) === undefined, 'large frame: not in-thread')
-            const opened = receiver.decryptNow(body(frames[0]!), meta)
-            check(opened?.kind === 'plaintext', 'small frame opens in-thread')
-            checkBytes(opened.plaintext, small, 'in-thread plaintext')
-            const replay = receiver.decryptNow(body(frames[0]!), meta)
-            check(replay?.kind === 'replay' && replay.reason === 'duplicate', 'in-thread replay check')
-            const viaDecrypt = await receiver.decrypt(body(frames[1]!), meta)
-            check(viaDecrypt.kind === 'plaintext', 'large frame opens through decrypt')
-            checkBytes(viaDecrypt.plaintext, large, 'WebCrypto plaintext')
-            const tampered = body(frames[2]!).slice()
-            tampered[tampered.length - 1]! ^= 0x01
-            await checkRejects(
-              async () => receiver.decryptNow(tampered, meta),
-              isCode('auth-failed'),
-              'a flipped tag bit fails in-thread',
-            )
-            await checkRejects(
-              async () => receiver.decryptNow(body(frames[2]!), new Uint8Array([0x9d, 0x01, 0x2b])),
-              isCode('auth-failed'),
-              'changed metadata fails in-thread',
-            )
-            const last = receiver.decryptNow(body(frames[3]!), meta)
-            check(last?.kind === 'plaintext' && last.plaintext.length === 0, 'an empty frame round-trips')
           },
         },
       ],

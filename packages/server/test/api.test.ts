@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { base64urlToBytes, bytesToBase64url } from '@tacit/protocol/wire/encoding'
-import { MAX_JSON_BODY_BYTES, MAX_KEY_PACKAGES_PER_UPLOAD } from '@tacit/protocol/wire/limits'
+import {
+  MAX_JSON_BODY_BYTES,
+  MAX_KEY_PACKAGES_PER_UPLOAD,
+  MAX_LOOKUP_HANDLES,
+} from '@tacit/protocol/wire/limits'
 import { MAX_CLAIM_HANDLES } from '../src/http/key-routes.ts'
 import { generateTestKey } from './support/keys.ts'
 import { newInvite, startTestServer, type TestServer } from './support/test-server.ts'
@@ -147,6 +151,41 @@ describe('sessions and devices', () => {
     const again = await t.api.session(second)
     assert.equal(again.status, 403)
     assert.equal(code(again), 'device-revoked')
+  })
+
+  it('looks up many handles in one request: entries in request order, null for no such account', async () => {
+    const gus = await t.api.register(await newInvite(t), 'gus')
+    const gus2 = await t.api.addDevice(gus)
+    const hal = await t.api.register(await newInvite(t), 'hal')
+    const lookup = (json: Record<string, unknown>) =>
+      t.api.request('POST', '/v1/accounts/lookup', { token: hal.token, json })
+
+    const found = await lookup({ handles: ['hal', 'nobodyhere', 'gus'] })
+    assert.equal(found.status, 200)
+    const accounts = found.body!.accounts as (Record<string, unknown> | null)[]
+    assert.equal(accounts.length, 3)
+    assert.equal(accounts[1], null)
+    // Each entry is exactly what the single lookup answers.
+    for (const [i, handle] of [
+      [0, 'hal'],
+      [2, 'gus'],
+    ] as const) {
+      const single = await t.api.request('GET', `/v1/accounts/${handle}`, { token: hal.token })
+      assert.deepEqual(accounts[i], single.body)
+    }
+    assert.deepEqual(
+      (accounts[2]!.devices as { deviceId: string }[]).map((d) => d.deviceId).sort(),
+      [gus.deviceId, gus2.deviceId].sort(),
+    )
+
+    assert.equal(code(await lookup({ handles: [] })), 'invalid-field')
+    assert.equal(code(await lookup({ handles: ['gus', 'gus'] })), 'invalid-field')
+    assert.equal(code(await lookup({ handles: ['Not A Handle'] })), 'invalid-field')
+    assert.equal(code(await lookup({ handles: [3] })), 'invalid-field')
+    const tooMany = Array.from({ length: MAX_LOOKUP_HANDLES + 1 }, (_, i) => `h${i}y`)
+    assert.equal(code(await lookup({ handles: tooMany })), 'too-large')
+    const anonymous = await t.api.request('POST', '/v1/accounts/lookup', { json: { handles: ['gus'] } })
+    assert.equal(anonymous.status, 401)
   })
 
   it('refuses a device added with a signature by the wrong identity key', async () => {
@@ -308,6 +347,26 @@ describe('rate limits', () => {
       assert.equal(code(refused), 'rate-limited')
       // A single request still fits what is left.
       assert.equal(code(await claim(1, 'fourth')), 'not-found')
+    } finally {
+      await limited.stop()
+    }
+  })
+
+  it('a batch lookup costs one request per handle against the address limit', async () => {
+    const limited = await startTestServer(['--rate-limit-address', '1/40'])
+    try {
+      const member = await limited.api.register(limited.invite, 'lookerup')
+      const lookup = (n: number, tag: string) =>
+        limited.api.request('POST', '/v1/accounts/lookup', {
+          token: member.token,
+          json: { handles: Array.from({ length: n }, (_, i) => `${tag}${i}`) },
+        })
+      assert.equal((await lookup(15, 'first')).status, 200)
+      assert.equal((await lookup(15, 'second')).status, 200)
+      const refused = await lookup(30, 'third')
+      assert.equal(refused.status, 429)
+      assert.equal(code(refused), 'rate-limited')
+      assert.equal((await lookup(1, 'fourth')).status, 200)
     } finally {
       await limited.stop()
     }

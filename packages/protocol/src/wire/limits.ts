@@ -19,6 +19,8 @@ export const ED25519_SIGNATURE_BYTES = 64
 export const MAX_CREDENTIAL_BYTES = 4096
 /** Devices (revoked ones not counted) per account. */
 export const MAX_DEVICES_PER_ACCOUNT = 16
+/** Handles in one batch directory lookup (`POST /v1/accounts/lookup`): a group change's worth. */
+export const MAX_LOOKUP_HANDLES = 100
 
 /** Server challenges: 32 random bytes. */
 export const CHALLENGE_BYTES = 32

@@ -24,12 +24,14 @@ import {
   MAX_DEVICES_PER_ACCOUNT,
   MAX_HANDLE_LENGTH,
   MAX_INVITE_CODE_LENGTH,
+  MAX_LOOKUP_HANDLES,
 } from '@tacit/protocol/wire/limits'
 import type { ServerContext } from '../context.ts'
 import { hashSecret, randomId, verifyEd25519 } from '../secrets.ts'
 import type { Device } from '../storage/storage.ts'
 import { authenticateRequest, openSession, sessionJson } from './auth.ts'
-import { getBytes, getObject, getString, type Json, jsonResponse, readJson } from './json.ts'
+import { getArray, getBytes, getObject, getString, type Json, jsonResponse, readJson } from './json.ts'
+import { chargeExtra } from './request-cost.ts'
 
 export function checkHandle(handle: string): string {
   if (handle.length > MAX_HANDLE_LENGTH) {
@@ -165,16 +167,44 @@ export async function getAccount(
   handleParam: string,
 ): Promise<Response> {
   await authenticateRequest(ctx, request)
-  const handle = checkHandle(handleParam)
+  const entry = await directoryEntry(ctx, checkHandle(handleParam))
+  if (entry === null) throw new WireError('not-found', 'no such account')
+  return jsonResponse(200, entry)
+}
+
+/**
+ * `{"handles": [...]}`: the directory entries of up to MAX_LOOKUP_HANDLES distinct handles in one
+ * round trip (`{"accounts": [entry | null]}`, in request order, null for no such account), as a
+ * member who learns of many new people at once (a Welcome, a large add) needs them. Each handle
+ * costs what a single lookup would: batching saves round trips, not rate, so the directory is
+ * enumerated no faster than one handle at a time.
+ */
+export async function lookupAccounts(ctx: ServerContext, request: Request): Promise<Response> {
+  await authenticateRequest(ctx, request)
+  const body = await readJson(request)
+  const handles = getArray(body, 'handles', MAX_LOOKUP_HANDLES, 'MAX_LOOKUP_HANDLES', 1).map((v, i) => {
+    if (typeof v !== 'string') throw new WireError('invalid-field', `handles[${i}] must be a string`)
+    return checkHandle(v)
+  })
+  if (new Set(handles).size !== handles.length)
+    throw new WireError('invalid-field', 'handles must not repeat a handle')
+  chargeExtra(ctx, request, handles.length - 1)
+  const accounts: (Json | null)[] = []
+  for (const handle of handles) accounts.push(await directoryEntry(ctx, handle))
+  return jsonResponse(200, { accounts })
+}
+
+/** A handle's directory entry: its identity key and live devices; null when there is no account. */
+async function directoryEntry(ctx: ServerContext, handle: string): Promise<Json | null> {
   const account = await ctx.storage.getAccount(handle)
-  if (account === null) throw new WireError('not-found', 'no such account')
+  if (account === null) return null
   const devices = (await ctx.storage.listDevices(handle)).filter((d) => d.revokedAt === null)
-  return jsonResponse(200, {
+  return {
     handle,
     identityKey: bytesToBase64url(account.identityKey),
     createdAt: account.createdAt,
     devices: devices.map(deviceJson),
-  })
+  }
 }
 
 export async function revokeDevice(

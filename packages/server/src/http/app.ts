@@ -12,6 +12,7 @@ import {
   createSession,
   getAccount,
   issueChallenge,
+  lookupAccounts,
   registerAccount,
   revokeDevice,
 } from './account-routes.ts'
@@ -55,6 +56,7 @@ const ROUTES: readonly Route[] = [
   route('GET', '/metrics', (ctx) => metricsResponse(ctx)),
   route('POST', '/v1/challenges', (ctx) => issueChallenge(ctx)),
   route('POST', '/v1/accounts', registerAccount),
+  route('POST', '/v1/accounts/lookup', lookupAccounts),
   route('GET', '/v1/accounts/:handle', getAccount),
   route('POST', '/v1/accounts/:handle/devices', addDevice),
   route('DELETE', '/v1/devices/:deviceId', revokeDevice),

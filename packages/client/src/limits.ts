@@ -11,7 +11,7 @@ export const MAX_COMMIT_ATTEMPTS = 8
 export const MAX_MEMBERS_PER_CHANGE = 100
 /** Handles in one KeyPackage claim request (the server's MAX_CLAIM_HANDLES). */
 export const MAX_HANDLES_PER_CLAIM = 100
-/** Key-directory lookups in flight at once when many handles are looked up (a group's members). */
+/** Key-directory lookups in flight at once against a server without the batch lookup (older versions). */
 export const DIRECTORY_LOOKUP_CONCURRENCY = 8
 /** Envelope ids remembered for de-duplication (at-least-once delivery). Oldest are forgotten first. */
 export const MAX_SEEN_ENVELOPES = 20_000

@@ -10,7 +10,7 @@ import { bytesToBase64url } from '@tacit/protocol/wire/encoding'
 import { TacitClient } from '../src/client.ts'
 import { nodeTransport } from '../src/node/ws-transport.ts'
 import { createAccount, newStore, Recorder } from './support/clients.ts'
-import { mitmTransport } from './support/mitm.ts'
+import { lookedUpHandles, mitmTransport, substituteIdentityKey } from './support/mitm.ts'
 import { dropSchema, type ServerProcess, startServer, waitFor } from './support/server.ts'
 
 function suite(backend: 'sqlite' | 'postgres'): void {
@@ -174,10 +174,10 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       clients.push(gina.client)
       const hank = await account('hank')
       let failures = 0
-      // gina's directory lookups of hank fail (as a timeout or a dropped connection would) the
-      // first three times.
+      // gina's directory lookups of hank (alone or in a batch) fail, as a timeout or a dropped
+      // connection would, the first three times.
       mitm.set(async (request, forward) => {
-        if (new URL(request.url).pathname === '/v1/accounts/hank' && failures < 3) {
+        if ((await lookedUpHandles(request)).includes('hank') && failures < 3) {
           failures++
           throw new TypeError('fetch failed')
         }
@@ -202,13 +202,7 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       const jill = await account('jill')
       // ivan has never met jill; the directory he asks gives a key other than the one that
       // signed jill's credential. Trust on first use adopts it, so jill's leaf must be refused.
-      mitm.set(async (request, forward) => {
-        const answer = await forward(request)
-        if (request.method !== 'GET' || new URL(request.url).pathname !== '/v1/accounts/jill') return answer
-        const body = (await answer.json()) as Record<string, unknown>
-        const forged = bytesToBase64url(new Uint8Array(32).fill(9))
-        return Response.json({ ...body, identityKey: forged }, { status: answer.status })
-      })
+      mitm.set(substituteIdentityKey('jill', bytesToBase64url(new Uint8Array(32).fill(9))))
       const id = await alice.client.createConversation({ members: ['ivan', 'jill'], name: 'forged' })
       await ivan.client.sync()
       await waitFor(

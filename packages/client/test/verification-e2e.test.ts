@@ -11,7 +11,7 @@ import { bytesToBase64url } from '@tacit/protocol/wire/encoding'
 import { ClientError, TacitClient } from '../src/client.ts'
 import { nodeTransport } from '../src/node/ws-transport.ts'
 import { createAccount, newStore } from './support/clients.ts'
-import { mitmTransport } from './support/mitm.ts'
+import { mitmTransport, substituteIdentityKey } from './support/mitm.ts'
 import { type ServerProcess, startServer, waitFor } from './support/server.ts'
 
 describe('verification through the SDK', () => {
@@ -132,12 +132,7 @@ describe('verification through the SDK', () => {
   it('a substituted identity key in the directory raises an alert and voids the verification', async () => {
     const before = (await bob.client.safetyNumber('alice')).digits
     const forged = new Uint8Array(32).fill(7)
-    bobMitm.set(async (request, forward) => {
-      const answer = await forward(request)
-      if (request.method !== 'GET' || new URL(request.url).pathname !== '/v1/accounts/alice') return answer
-      const body = (await answer.json()) as Record<string, unknown>
-      return Response.json({ ...body, identityKey: bytesToBase64url(forged) }, { status: answer.status })
-    })
+    bobMitm.set(substituteIdentityKey('alice', bytesToBase64url(forged)))
     let alerts: Awaited<ReturnType<TacitClient['checkContacts']>>
     try {
       alerts = await bob.client.checkContacts()

@@ -23,6 +23,7 @@ import { equalBytes } from '@tacit/crypto/bytes'
 import { decodeCredential } from '@tacit/protocol/credential'
 import { type ContactAlert, detectContactChanges } from '@tacit/protocol/verification/contact-changes'
 import { base64urlToBytes, bytesToBase64url } from '@tacit/protocol/wire/encoding'
+import { ClientError } from '../errors.ts'
 import { DIRECTORY_LOOKUP_CONCURRENCY } from '../limits.ts'
 import type { DirectoryAccount, HttpApi } from '../net/http-api.ts'
 import {
@@ -143,8 +144,20 @@ export class Directory {
     return { account: accounts.get(handle) ?? null, alerts }
   }
 
+  /** Directory entries of distinct handles, in order: one request for one, batches for more. */
+  private async lookUp(handles: readonly string[]): Promise<(DirectoryAccount | null)[]> {
+    if (handles.length === 1) return [await this.api.getAccount(handles[0]!)]
+    try {
+      return await this.api.getAccounts(handles)
+    } catch (error) {
+      // A server from before the batch lookup knows the path only for GET.
+      if (!ClientError.isServer(error, 'method-not-allowed')) throw error
+      return mapConcurrent(handles, DIRECTORY_LOOKUP_CONCURRENCY, (h) => this.api.getAccount(h))
+    }
+  }
+
   /**
-   * `refresh` for many handles: lookups run DIRECTORY_LOOKUP_CONCURRENCY at a time, then every
+   * `refresh` for many handles: one batch lookup per MAX_LOOKUP_HANDLES handles, then every
    * first-use trust record and route of all of them is written in one transaction (one fsync
    * instead of two per handle). The checks are per handle, as for a single one.
    */
@@ -153,7 +166,7 @@ export class Directory {
     alert: AlertSink = this.alert,
   ): Promise<Map<string, DirectoryAccount | null>> {
     const unique = [...new Set(handles)]
-    const fetched = await mapConcurrent(unique, DIRECTORY_LOOKUP_CONCURRENCY, (h) => this.api.getAccount(h))
+    const fetched = await this.lookUp(unique)
     const accounts = new Map<string, DirectoryAccount | null>()
     const firstUse = new Map<string, TrustRecord>()
     const mismatched: string[] = []

@@ -10,6 +10,7 @@ import {
   buildRegisterMessage,
 } from '@tacit/protocol/wire/auth-messages'
 import { base64urlToBytes, bytesToBase64url } from '@tacit/protocol/wire/encoding'
+import { MAX_LOOKUP_HANDLES } from '@tacit/protocol/wire/limits'
 import { ClientError } from '../errors.ts'
 import { REQUEST_TIMEOUT_MS } from '../limits.ts'
 import type { Transport } from './transport.ts'
@@ -50,6 +51,21 @@ const b64 = bytesToBase64url
 const unb64 = (value: unknown, field: string) => {
   if (typeof value !== 'string') throw new ClientError('malformed', `server answer lacks ${field}`)
   return base64urlToBytes(value, field)
+}
+
+/** A directory entry as `GET /v1/accounts/{handle}` and the batch lookup answer it. */
+function directoryAccountOf(r: Json): DirectoryAccount {
+  const devices = Array.isArray(r.devices) ? (r.devices as Json[]) : []
+  return {
+    handle: String(r.handle),
+    identityKey: unb64(r.identityKey, 'identityKey'),
+    devices: devices.map((d) => ({
+      deviceId: String(d.deviceId),
+      signatureKey: unb64(d.signatureKey, 'signatureKey'),
+      credential: unb64(d.credential, 'credential'),
+      createdAt: Number(d.createdAt),
+    })),
+  }
 }
 
 function claimedOf(value: unknown): ClaimedKeyPackage[] {
@@ -247,17 +263,35 @@ export class HttpApi {
       if (ClientError.isServer(error, 'not-found')) return null
       throw error
     }
-    const devices = Array.isArray(r.devices) ? (r.devices as Json[]) : []
-    return {
-      handle: String(r.handle),
-      identityKey: unb64(r.identityKey, 'identityKey'),
-      devices: devices.map((d) => ({
-        deviceId: String(d.deviceId),
-        signatureKey: unb64(d.signatureKey, 'signatureKey'),
-        credential: unb64(d.credential, 'credential'),
-        createdAt: Number(d.createdAt),
-      })),
+    return directoryAccountOf(r)
+  }
+
+  /**
+   * The key directory's entries for distinct `handles`, in their order (null: no such account),
+   * MAX_LOOKUP_HANDLES per request (`POST /v1/accounts/lookup`). An answer that does not match
+   * the request entry by entry is `malformed`.
+   */
+  async getAccounts(handles: readonly string[]): Promise<(DirectoryAccount | null)[]> {
+    const out: (DirectoryAccount | null)[] = []
+    for (let i = 0; i < handles.length; i += MAX_LOOKUP_HANDLES) {
+      const chunk = handles.slice(i, i + MAX_LOOKUP_HANDLES)
+      const r = await this.authed('POST', '/v1/accounts/lookup', { handles: chunk })
+      const accounts = Array.isArray(r.accounts) ? (r.accounts as (Json | null)[]) : []
+      if (accounts.length !== chunk.length) {
+        throw new ClientError('malformed', 'the lookup answer does not have one entry per handle')
+      }
+      for (const [k, entry] of accounts.entries()) {
+        if (entry === null) {
+          out.push(null)
+          continue
+        }
+        const account = directoryAccountOf(entry)
+        if (account.handle !== chunk[k])
+          throw new ClientError('malformed', 'the lookup answer is out of order')
+        out.push(account)
+      }
     }
+    return out
   }
 
   async revokeDevice(deviceId: string): Promise<void> {

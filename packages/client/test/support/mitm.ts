@@ -82,3 +82,32 @@ export const isBlobDownload = (r: Request) =>
   r.method === 'GET' && /^\/v1\/blobs\/[^/]+$/.test(new URL(r.url).pathname)
 export const isBlobAppend = (r: Request) =>
   r.method === 'PATCH' && /^\/v1\/blobs\/[^/]+$/.test(new URL(r.url).pathname)
+
+/** The handles a directory request looks up: one (`GET /v1/accounts/h`) or a batch (`POST …/lookup`). */
+export async function lookedUpHandles(request: Request): Promise<string[]> {
+  const path = new URL(request.url).pathname
+  if (request.method === 'POST' && path === '/v1/accounts/lookup') {
+    return ((await request.clone().json()) as { handles: string[] }).handles
+  }
+  const single = /^\/v1\/accounts\/([^/]+)$/.exec(path)
+  return request.method === 'GET' && single ? [decodeURIComponent(single[1]!)] : []
+}
+
+/**
+ * An interceptor playing a directory that answers `identityKey` for `handle`, whether the client
+ * looks it up alone or in a batch; every other request and entry passes unchanged.
+ */
+export function substituteIdentityKey(handle: string, identityKey: string): Intercept {
+  const forge = (entry: Record<string, unknown> | null) =>
+    entry?.handle === handle ? { ...entry, identityKey } : entry
+  return async (request, forward) => {
+    const looked = await lookedUpHandles(request)
+    const answer = await forward(request)
+    if (!looked.includes(handle) || !answer.ok) return answer
+    const body = (await answer.json()) as Record<string, unknown>
+    const accounts = body.accounts as (Record<string, unknown> | null)[] | undefined
+    return Response.json(accounts === undefined ? forge(body) : { accounts: accounts.map(forge) }, {
+      status: answer.status,
+    })
+  }
+}

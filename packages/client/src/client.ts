@@ -422,6 +422,7 @@ export class TacitClient {
     this.auth = createAuthenticationService({
       backend,
       identityOf: this.directory.identityOf,
+      prefetch: (handles) => this.directory.identitiesOf(handles),
       onReject: (handle, reason) => {
         if (reason === 'identity-key-mismatch' && handle !== null) {
           void this.directory.reportIdentityMismatch(handle).catch(() => undefined)

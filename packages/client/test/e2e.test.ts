@@ -217,6 +217,27 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       assert.deepEqual(jill.recorder.events.alert, [])
     })
 
+    it('a member learns of several people added at once with one directory request', async () => {
+      const mitm = mitmTransport()
+      const kate = await createAccount(server.url, await server.invite(), 'kate', undefined, {
+        transport: mitm,
+      })
+      clients.push(kate.client)
+      const id = await alice.client.createConversation({ members: ['kate'], name: 'growing' })
+      await kate.client.sync()
+      const newcomers = ['lena', 'mike', 'nina']
+      for (const h of newcomers) await account(h)
+      const mark = mitm.log.length
+      await alice.client.addMembers(id, newcomers)
+      await kate.client.sync()
+      assert.deepEqual((await kate.client.conversation(id)).members, ['alice', 'kate', ...newcomers])
+      const lookups = mitm.log.slice(mark).filter((r) => r.path.startsWith('/v1/accounts/'))
+      assert.deepEqual(
+        lookups.map((r) => `${r.method} ${r.path}`),
+        ['POST /v1/accounts/lookup'],
+      )
+    })
+
     it('concurrent commits from two members both land, nobody is stuck', async () => {
       const id = await alice.client.createConversation({ members: ['bob', 'carol'] })
       await Promise.all([bob.client.sync(), carol.client.sync()])

@@ -16,9 +16,21 @@ import { ProtocolError } from './errors.ts'
 /** Returns the identity key trusted for `handle`, or null when the handle is unknown. */
 export type IdentityResolver = (handle: string) => Promise<Uint8Array | null> | Uint8Array | null
 
-/** The shape ts-mls 1.6.4 calls (`ClientConfig.authService`). */
+/**
+ * Looks many handles up at once, so that the `IdentityResolver` calls that follow answer from what
+ * it learned (one key-directory request instead of one per handle). Its answer is not used.
+ */
+export type IdentityPrefetch = (handles: readonly string[]) => Promise<unknown>
+
+/** The shape ts-mls 1.6.4 calls (`ClientConfig.authService`), and our own `prepare`. */
 export interface MlsAuthenticationService {
   validateCredential(credential: MlsCredentialLike, signaturePublicKey: Uint8Array): Promise<boolean>
+  /**
+   * Called by `group.ts` with the credentials a commit is about to add, before the library
+   * validates them one by one. It only warms the identity lookups; it decides nothing, and a
+   * failure is left for the validation to meet and report.
+   */
+  prepare?(credentials: readonly MlsCredentialLike[]): Promise<void>
 }
 
 /** Structural view of ts-mls's `Credential` (we only accept the basic kind). */
@@ -72,24 +84,41 @@ export async function checkMlsCredential(
 export function createAuthenticationService(params: {
   backend: CryptoBackend
   identityOf: IdentityResolver
+  prefetch?: IdentityPrefetch
   onReject?: (handle: string | null, reason: CredentialRejection) => void
 }): MlsAuthenticationService {
-  const { backend, identityOf, onReject } = params
+  const { backend, identityOf, prefetch, onReject } = params
   return {
     async validateCredential(credential, signaturePublicKey) {
       const result = await checkMlsCredential(backend, identityOf, credential, signaturePublicKey)
-      if (!result.ok && onReject) {
-        let handle: string | null = null
-        try {
-          if (credential.credentialType === 'basic' && credential.identity instanceof Uint8Array) {
-            handle = decodeCredential(credential.identity).handle
-          }
-        } catch {
-          handle = null
-        }
-        onReject(handle, result.reason!)
-      }
+      if (!result.ok && onReject) onReject(handleOf(credential), result.reason!)
       return result.ok
     },
+    async prepare(credentials) {
+      if (prefetch === undefined) return
+      const handles = new Set<string>()
+      for (const credential of credentials) {
+        const handle = handleOf(credential)
+        if (handle !== null) handles.add(handle)
+      }
+      if (handles.size < 2) return // One handle is one lookup either way.
+      try {
+        await prefetch([...handles])
+      } catch {
+        // The validation looks the handles up again, one by one, and reports what fails.
+      }
+    },
   }
+}
+
+/** The handle a credential names, or null when it is not a well-formed Tacit credential. */
+function handleOf(credential: MlsCredentialLike): string | null {
+  try {
+    if (credential.credentialType === 'basic' && credential.identity instanceof Uint8Array) {
+      return decodeCredential(credential.identity).handle
+    }
+  } catch {
+    // Malformed: the validation rejects it.
+  }
+  return null
 }

@@ -25,6 +25,7 @@ import {
   type PrivateKeyPackage,
 } from 'ts-mls'
 import type { ClientConfig } from 'ts-mls/clientConfig.js'
+import type { Commit } from 'ts-mls/commit.js'
 import type { IncomingMessageCallback } from 'ts-mls/incomingMessageAction.js'
 import { defaultKeyPackageEqualityConfig } from 'ts-mls/keyPackageEqualityConfig.js'
 import type { LeafNode } from 'ts-mls/leafNode.js'
@@ -474,7 +475,8 @@ async function openApplicationMessage(
  * state (nothing is kept) to see whether it carries a path. Commits are rare, so the extra
  * decryption is cheap next to processing the path itself.
  */
-async function commitHasPath(state: ClientState, cs: CipherSuite, pm: PrivateMessage): Promise<boolean> {
+/** The commit inside a private message, opened without applying it (nothing of `state` changes). */
+async function openPrivateCommit(state: ClientState, cs: CipherSuite, pm: PrivateMessage): Promise<Commit> {
   const r = await unprotectPrivateMessage(
     state.keySchedule.senderDataSecret,
     pm,
@@ -486,7 +488,16 @@ async function commitHasPath(state: ClientState, cs: CipherSuite, pm: PrivateMes
   )
   if (r.content.content.contentType !== 'commit')
     throw new ProtocolError('malformed', 'content type mismatch')
-  return r.content.content.commit.path !== undefined
+  return r.content.content.commit
+}
+
+/** The credentials of the members a commit adds by value (Tacit commits carry no references). */
+function addedCredentials(commit: Commit): MlsCredentialLike[] {
+  return commit.proposals.flatMap((p) =>
+    p.proposalOrRefType === 'proposal' && p.proposal.proposalType === 'add'
+      ? [p.proposal.add.keyPackage.leafNode.credential as MlsCredentialLike]
+      : [],
+  )
 }
 
 export async function processMessage(
@@ -541,18 +552,24 @@ export async function processMessage(
     )
   }
 
-  let hasPath: boolean | undefined
+  let commit: Commit | undefined
   try {
     if (message.wireformat === 'mls_private_message') {
       if (message.privateMessage.contentType === 'commit') {
-        hasPath = await commitHasPath(state, config.suite, message.privateMessage)
+        commit = await openPrivateCommit(state, config.suite, message.privateMessage)
       }
     } else {
       const content = message.publicMessage.content
-      if (content.contentType === 'commit') hasPath = content.commit.path !== undefined
+      if (content.contentType === 'commit') commit = content.commit
     }
   } catch (error) {
     throw toProtocolError(error, 'could not open the commit')
+  }
+  const hasPath = commit === undefined ? undefined : commit.path !== undefined
+  // The library validates each added member's credential in turn, each needing the handle's
+  // identity key: let the authentication service look them all up at once first.
+  if (commit !== undefined && config.auth.prepare !== undefined) {
+    await config.auth.prepare(addedCredentials(commit))
   }
 
   let event: PolicyEvent | undefined

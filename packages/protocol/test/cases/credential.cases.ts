@@ -9,7 +9,7 @@ import {
   issueCredential,
 } from '../../src/credential.ts'
 import { ProtocolError } from '../../src/errors.ts'
-import { createCommit } from '../../src/group.ts'
+import { createCommit, processMessage } from '../../src/group.ts'
 import { createKeyPackage, generateSignatureKeyPair } from '../../src/key-package.ts'
 import { Conversation } from './conversation.ts'
 import { createWorld } from './world.ts'
@@ -131,6 +131,55 @@ export function credentialCases(backend: CryptoBackend, suite: TacitSuiteName): 
             'forged KeyPackage',
           )
           check(rejected.includes('bob:identity-key-mismatch'), 'the alert names the handle and the reason')
+        },
+      },
+      {
+        name: 'a member processing a commit that adds several people prefetches their handles at once, first',
+        async run() {
+          const world = await createWorld(backend, suite)
+          const alice = await world.device('alice')
+          const convo = await Conversation.start(alice)
+          await convo.add(convo.member('alice'), [await world.device('bob')])
+          const bob = convo.member('bob')
+          const newcomers = [
+            await world.device('carol'),
+            await world.device('dave'),
+            await world.device('erin'),
+          ]
+          const kps = await Promise.all(newcomers.map((d) => d.keyPackage()))
+          const r = await createCommit(convo.member('alice').group, alice.config, {
+            add: kps.map((k) => k.encoded),
+          })
+          // bob's directory: what it was asked, in order.
+          const asked: string[] = []
+          const auth = createAuthenticationService({
+            backend,
+            identityOf: (h) => {
+              asked.push(`one:${h}`)
+              return world.directory.get(h) ?? null
+            },
+            prefetch: async (handles) => {
+              asked.push(`many:${[...handles].sort().join(',')}`)
+            },
+          })
+          const got = await processMessage(bob.group, { ...bob.device.config, auth }, r.commit)
+          checkEqual(got.kind, 'commit', 'processed')
+          checkEqual(
+            asked[0],
+            'many:carol,dave,erin',
+            'the three added handles, in one prefetch, before any check',
+          )
+          checkEqual(asked.filter((a) => a.startsWith('many:')).length, 1, 'one prefetch')
+          // A prefetch that fails changes nothing: the checks still run and decide.
+          const failing = createAuthenticationService({
+            backend,
+            identityOf: (h) => world.directory.get(h) ?? null,
+            prefetch: async () => {
+              throw new Error('the directory is unreachable')
+            },
+          })
+          const again = await processMessage(bob.group, { ...bob.device.config, auth: failing }, r.commit)
+          checkEqual(again.kind, 'commit', 'processed despite the failed prefetch')
         },
       },
     ],

@@ -46,6 +46,17 @@ export function checkHandle(handle: string): string {
   return handle
 }
 
+/** `body.handles`: 1..`max` distinct valid handles (a batch claim or lookup). */
+export function readHandleList(body: Json, max: number, maxName: string): string[] {
+  const handles = getArray(body, 'handles', max, maxName, 1).map((v, i) => {
+    if (typeof v !== 'string') throw new WireError('invalid-field', `handles[${i}] must be a string`)
+    return checkHandle(v)
+  })
+  if (new Set(handles).size !== handles.length)
+    throw new WireError('invalid-field', 'handles must not repeat a handle')
+  return handles
+}
+
 export function issueChallenge(ctx: ServerContext): Response {
   const { challenge, expiresAt } = ctx.challenges.issue(ctx.now())
   return jsonResponse(200, { challenge: bytesToBase64url(challenge), expiresAt })
@@ -182,12 +193,7 @@ export async function getAccount(
 export async function lookupAccounts(ctx: ServerContext, request: Request): Promise<Response> {
   await authenticateRequest(ctx, request)
   const body = await readJson(request)
-  const handles = getArray(body, 'handles', MAX_LOOKUP_HANDLES, 'MAX_LOOKUP_HANDLES', 1).map((v, i) => {
-    if (typeof v !== 'string') throw new WireError('invalid-field', `handles[${i}] must be a string`)
-    return checkHandle(v)
-  })
-  if (new Set(handles).size !== handles.length)
-    throw new WireError('invalid-field', 'handles must not repeat a handle')
+  const handles = readHandleList(body, MAX_LOOKUP_HANDLES, 'MAX_LOOKUP_HANDLES')
   chargeExtra(ctx, request, handles.length - 1)
   const accounts: (Json | null)[] = []
   for (const handle of handles) accounts.push(await directoryEntry(ctx, handle))

@@ -16,7 +16,7 @@ import {
 import type { ServerContext } from '../context.ts'
 import { hashSecret, sha256 } from '../secrets.ts'
 import type { StoredKeyPackage } from '../storage/storage.ts'
-import { checkHandle } from './account-routes.ts'
+import { checkHandle, readHandleList } from './account-routes.ts'
 import { authenticateRequest } from './auth.ts'
 import { decodeBytes, getArray, getBytes, getOptional, getString, jsonResponse, readJson } from './json.ts'
 import { chargeExtra } from './request-cost.ts'
@@ -84,12 +84,7 @@ export async function claimKeyPackages(ctx: ServerContext, request: Request): Pr
   }
   if (getOptional(body, 'handle') !== undefined)
     throw new WireError('invalid-field', 'send either handle or handles')
-  const handles = getArray(body, 'handles', MAX_CLAIM_HANDLES, 'MAX_CLAIM_HANDLES', 1).map((v, i) => {
-    if (typeof v !== 'string') throw new WireError('invalid-field', `handles[${i}] must be a string`)
-    return checkHandle(v)
-  })
-  if (new Set(handles).size !== handles.length)
-    throw new WireError('invalid-field', 'handles must not repeat a handle')
+  const handles = readHandleList(body, MAX_CLAIM_HANDLES, 'MAX_CLAIM_HANDLES')
   // Each handle costs what a single claim would: batching saves round trips, not rate (else one
   // address could drain others' one-time KeyPackages MAX_CLAIM_HANDLES times faster).
   chargeExtra(ctx, request, handles.length - 1)

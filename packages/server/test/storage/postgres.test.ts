@@ -102,7 +102,9 @@ describe('postgres storage: migrations and connection', () => {
       await s.close()
       const counters = await c.query(`SELECT next_seq, mailbox_count FROM ${schema}.devices`)
       assert.deepEqual(counters.rows, [{ next_seq: '7', mailbox_count: '2' }])
-      const options = await c.query(`SELECT reloptions FROM pg_class WHERE oid = '${schema}.devices'::regclass`)
+      const options = await c.query(
+        `SELECT reloptions FROM pg_class WHERE oid = '${schema}.devices'::regclass`,
+      )
       assert.deepEqual(options.rows[0].reloptions, ['fillfactor=50'])
       const versions = await c.query(`SELECT version FROM ${schema}.schema_version ORDER BY version`)
       assert.deepEqual(

@@ -11,7 +11,13 @@ import { safeFileName } from '../../packages/cli/src/commands/file.ts'
 import { classifyError, EXIT_CODES } from '../../packages/cli/src/errors.ts'
 import { formatMessage, sanitize } from '../../packages/cli/src/ui/format.ts'
 import { createProgressBar, formatBytes } from '../../packages/cli/src/ui/progress-bar.ts'
-import { QR_ERROR_CORRECTION, qrColumns, renderQr, renderQrIfFits } from '../../packages/cli/src/ui/qr.ts'
+import {
+  QR_ERROR_CORRECTION,
+  QR_QUIET_ZONE,
+  qrColumns,
+  renderQr,
+  renderQrIfFits,
+} from '../../packages/cli/src/ui/qr.ts'
 
 describe('cli pieces', () => {
   it('draws the transfer progress with cli-progress on a terminal: label, bar, percent, amounts, rate', () => {
@@ -65,22 +71,29 @@ describe('cli pieces', () => {
     )
     const size = reference.modules.size
     const grid = readHalfBlockSymbol(drawn)
-    assert.equal(qrColumns(payload), size + 2)
-    // One light module of border all round, then the symbol module for module.
-    assert.equal(grid.length, size + 2)
+    const zone = QR_QUIET_ZONE
+    assert.equal(zone, 4, 'the quiet zone ISO/IEC 18004 asks for')
+    assert.equal(qrColumns(payload), size + 2 * zone)
+    // The symbol's rows are odd in number: the last cell row's lower half is one more light row.
+    assert.equal(grid.length, size + 2 * zone + 1)
+    // Four light modules all round, then the symbol module for module.
     for (const [y, row] of grid.entries()) {
-      assert.equal(row.length, size + 2, `row ${y} width`)
+      assert.equal(row.length, size + 2 * zone, `row ${y} width`)
       for (const [x, dark] of row.entries()) {
-        const inside = x > 0 && y > 0 && x <= size && y <= size
-        const expected = inside ? reference.modules.get(y - 1, x - 1) === 1 : false
+        const inside = x >= zone && y >= zone && x < size + zone && y < size + zone
+        const expected = inside ? reference.modules.get(y - zone, x - zone) === 1 : false
         assert.equal(dark, expected, `module (${x}, ${y})`)
       }
     }
     // Different payloads draw different symbols (the drawing depends on the data).
     assert.notEqual(renderQr(payload.map((b) => b ^ 1)), drawn)
-    assert.equal(renderQrIfFits(payload, size + 1), undefined, 'a symbol that would wrap is not drawn')
+    assert.equal(
+      renderQrIfFits(payload, size + 2 * zone - 1),
+      undefined,
+      'a symbol that would wrap is not drawn',
+    )
     assert.equal(renderQrIfFits(payload, undefined), undefined)
-    assert.equal(renderQrIfFits(payload, size + 2), drawn)
+    assert.equal(renderQrIfFits(payload, size + 2 * zone), drawn)
   })
 
   it('replaces control characters in text from others (no cursor moves, no fake prompts)', () => {
@@ -173,20 +186,18 @@ function readHalfBlockSymbol(drawn: string): boolean[][] {
   }
   const rows: boolean[][] = []
   for (const line of drawn.split('\n')) {
-    // The bottom border: light upper halves drawn in the foreground on the terminal's own background.
-    const border = line.includes('\x1b[37m▀')
-    const text = stripAnsi(line)
-    if (text.length === 0) continue
+    // Every line sets a white background and black foreground, and resets at its end.
+    if (line.length === 0) continue
+    assert.ok(line.startsWith('\x1b[47m\x1b[30m') && line.endsWith('\x1b[0m'), 'colours of every line')
     const upper: boolean[] = []
     const lower: boolean[] = []
-    for (const ch of text) {
+    for (const ch of stripAnsi(line)) {
       const halves = cell[ch]
       assert.ok(halves, `unexpected character ${JSON.stringify(ch)} in the symbol`)
-      upper.push(border ? false : halves[0])
+      upper.push(halves[0])
       lower.push(halves[1])
     }
-    rows.push(upper)
-    if (!border) rows.push(lower)
+    rows.push(upper, lower)
   }
   return rows
 }

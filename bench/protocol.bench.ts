@@ -152,7 +152,7 @@ function cpuSecondsSince(since: NodeJS.CpuUsage): number {
 
 /**
  * Operations per CPU-second of this process: the targets are per core, and the machine is
- * shared, so wall-clock rates would measure the neighbours. Wall-clock rates are reported too.
+ * shared, so wall-clock rates would measure the neighbours.
  */
 async function throughput(run: () => Promise<void>): Promise<number> {
   const start = performance.now()
@@ -162,11 +162,8 @@ async function throughput(run: () => Promise<void>): Promise<number> {
     await run()
     ops++
   }
-  wallRates.push((ops / (performance.now() - start)) * 1000)
   return ops / cpuSecondsSince(cpu)
 }
-
-const wallRates: number[] = []
 
 /** Untimed operations before each measured loop, so the JIT has compiled the hot path. */
 const WARM_UP_OPS = QUICK ? 200 : 500

@@ -154,6 +154,39 @@ describe('postgres storage: migrations and connection', () => {
     }
   })
 
+  it('a write that fails before its lock query does not hold up the batches after it', async () => {
+    const schema = newSchema()
+    const s = await openPostgresStorage(URL, { schema, poolSize: 4 })
+    const c = new pg.Client({ connectionString: URL })
+    await c.connect()
+    try {
+      const [d0] = await registerUser(s, 'locker')
+      const now = Date.now()
+      // The payload insert, the first statement of a commit's write, fails.
+      await c.query(`ALTER TABLE ${schema}.payloads RENAME TO payloads_away`)
+      await assert.rejects(
+        s.submitCommit(
+          {
+            groupId: new Uint8Array([7]),
+            epoch: 0n,
+            commit: envelope([d0!], 'c', now + 60_000),
+            welcome: null,
+          },
+          now,
+        ),
+        (e: unknown) => StorageError.is(e, 'unavailable'),
+      )
+      await c.query(`ALTER TABLE ${schema}.payloads_away RENAME TO payloads`)
+      // The failed commit let go of its place in the lock order: the next batch, which waits for
+      // it, completes.
+      assert.deepEqual(await s.enqueue([envelope([d0!], 'b', now + 60_000)], now), [[1n]])
+    } finally {
+      await c.end()
+      await s.close()
+      await dropSchema(schema)
+    }
+  })
+
   it('an unreachable server is unavailable; a bad schema name is refused', async () => {
     await assert.rejects(openPostgresStorage('postgres://postgres@127.0.0.1:1/test'), (e: unknown) =>
       StorageError.is(e, 'unavailable'),

@@ -562,14 +562,17 @@ export class PostgresStorage implements Storage {
     calls: readonly WriteCall[],
     ticket = this.#lockTicket(),
   ): Promise<{ results: Settled<bigint[][] | number>[]; freedPayloads: string[] }> {
-    // 1. Every enqueued payload, before any lock: new rows nobody else can see or reference yet.
-    //    A refused call's payloads are deleted again below (rare: full, unknown or revoked).
-    const payloadIds = await insertPayloads(c, calls)
-    // 2. The device rows, in sorted order, after the previous batch holds its own.
     const ids = listBatchDevices(calls)
     const states = new Map<DeviceId, MailboxState>()
+    let payloadIds: string[]
     let locked: pg.QueryResult
+    // The ticket is released whatever happens here: a batch that fails before its lock query
+    // must not hold up every later one.
     try {
+      // 1. Every enqueued payload, before any lock: new rows nobody else can see or reference
+      //    yet. A refused call's payloads are deleted again below (rare: full, unknown or revoked).
+      payloadIds = await insertPayloads(c, calls)
+      // 2. The device rows, in sorted order, after the previous batch holds its own.
       await ticket.previous
       locked = await c.query(
         `SELECT device_id, revoked_at, next_seq, mailbox_count FROM devices

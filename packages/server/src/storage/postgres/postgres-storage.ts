@@ -522,13 +522,10 @@ export class PostgresStorage implements Storage {
     // The ticket is taken now, in batch order, not once the connection and BEGIN are ready:
     // those complete in any order.
     const ticket = this.#lockTicket()
-    let freed: string[] = []
     // Released after the lock query; also here, if the batch failed before reaching it.
-    const results = await this.#tx(async (c) => {
-      const written = await this.#writeMailboxCalls(c, calls, ticket)
-      freed = written.freedPayloads
-      return written.results
-    }).finally(ticket.release)
+    const { results, freedPayloads: freed } = await this.#tx((c) =>
+      this.#writeMailboxCalls(c, calls, ticket),
+    ).finally(ticket.release)
     if (freed.length > 0) {
       // Garbage collection after COMMIT, outside the device row locks the next batch waits for.
       // If it fails (or the process dies first), the payloads stay until `sweepExpired` passes
@@ -606,9 +603,9 @@ export class PostgresStorage implements Storage {
     //    device's counters — next_seq and the count after the inserts from the plan, less what
     //    the deletion removed. Its parts see one snapshot: an ack cannot delete a row inserted
     //    here, and needs not to (a device acks only entries delivered, so committed, before).
-    const ackDevices = new Set(plan.acks.map((a) => a.deviceId))
-    const touched = [...new Set([...plan.touched, ...ackDevices])].filter((id) => states.has(id))
     if (plan.rows.length === 0 && plan.acks.length === 0) return { results: plan.results, freedPayloads: [] }
+    const ackDevices = plan.acks.map((a) => a.deviceId)
+    const touched = [...new Set([...plan.touched, ...ackDevices])].filter((id) => states.has(id))
     const deleted = await c.query(
       `WITH ins AS (
          INSERT INTO mailbox (device_id, seq, payload_id)

@@ -204,6 +204,11 @@ describe('1:1 calls in Chromium', { timeout: SUITE_TIMEOUT_MS }, () => {
         audio!.concealedSamples / audio!.totalSamplesReceived < 0.5,
         `most audio decoded (${audio!.concealedSamples} of ${audio!.totalSamplesReceived} concealed)`,
       )
+      // Alice's audio comes in 40 ms packets (decision 0015): 1,920 decoded samples each at 48 kHz,
+      // where WebRTC's default of 20 ms gives 960.
+      const samplesPerPacket =
+        (audio!.totalSamplesReceived - audio!.concealedSamples) / audio!.packetsReceived
+      assert.ok(samplesPerPacket > 1_440, `40 ms audio packets (${samplesPerPacket.toFixed(0)} samples each)`)
       // Every frame went through the SFrame worker on both sides, and decrypted.
       for (const page of [u.alice, u.bob]) {
         const c = await until(

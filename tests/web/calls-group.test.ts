@@ -57,6 +57,7 @@ interface StreamStats {
   readonly framesDecoded: number
   readonly totalSamplesReceived: number
   readonly concealedSamples: number
+  readonly packetsReceived: number
   readonly mimeType: string
 }
 
@@ -77,6 +78,7 @@ async function inbound(page: Page): Promise<StreamStats[]> {
         framesDecoded: s.framesDecoded || 0,
         totalSamplesReceived: s.totalSamplesReceived || 0,
         concealedSamples: s.concealedSamples || 0,
+        packetsReceived: s.packetsReceived || 0,
         mimeType: codec ? codec.mimeType : '',
       })
     })
@@ -290,6 +292,10 @@ describe('group calls in Chromium through the SFU', { timeout: SUITE_TIMEOUT_MS 
         const concealed = s.concealedSamples - a.concealedSamples
         const total = s.totalSamplesReceived - a.totalSamplesReceived
         assert.ok(concealed / total < 0.5, `most audio decoded, not concealed (${concealed} of ${total})`)
+        // Through the SFU too, each sender's audio comes in 40 ms packets (decision 0015): 1,920
+        // decoded samples a packet at 48 kHz, where WebRTC's default 20 ms gives 960.
+        const perPacket = (total - concealed) / (s.packetsReceived - a.packetsReceived)
+        assert.ok(perPacket > 1_440, `40 ms audio packets (${perPacket.toFixed(0)} samples each)`)
       }
       const pictures = await until(
         'two non-black remote tiles',

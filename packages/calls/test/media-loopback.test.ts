@@ -71,6 +71,10 @@ describe('[chromium] call media through the SFrame worker', { timeout: 6 * CASE_
       assert.ok(stats.frameWidth > 0 && stats.frameWidth <= 640, `frame width ${stats.frameWidth}`)
       assert.ok(stats.frameHeight > 0 && stats.frameHeight <= 360, `frame height ${stats.frameHeight}`)
       assert.ok(stats.concealedSamples < stats.audioSamples / 2, 'audio mostly decoded, not concealed')
+      // The answer's a=ptime (withAudioPacketTime) set Alice's Opus encoder to 40 ms packets:
+      // 1,920 decoded samples a packet at 48 kHz, where WebRTC's default 20 ms gives 960.
+      const samplesPerPacket = (stats.audioSamples - stats.concealedSamples) / stats.audioPackets
+      assert.ok(samplesPerPacket > 1_440, `40 ms audio packets (${samplesPerPacket.toFixed(0)} samples each)`)
       const sample = await api('sampleVideo')
       assert.ok(
         sample.litFraction > 0.5,

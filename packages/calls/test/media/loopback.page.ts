@@ -1,3 +1,4 @@
+import { withAudioPacketTime } from '../../src/audio-packet-time.ts'
 import { type CallEpochKeys, exportCallEpochKeys } from '../../src/call-keys.ts'
 import {
   type CallMediaE2ee,
@@ -37,6 +38,8 @@ export interface LoopbackOptions {
   /** Secret byte of the epoch Alice sends in; Bob uses `bobSecret` (defaults to the same). */
   readonly secret: number
   readonly bobSecret?: number
+  /** Alice's audio packet time; the product's (`CALL_AUDIO_PACKET_MS`) unless a benchmark compares. */
+  readonly audioPacketMs?: number
 }
 
 interface LoopbackCall {
@@ -186,7 +189,12 @@ async function start(options: LoopbackOptions): Promise<{ mode: string | undefin
       })
   }
   await bob.setLocalDescription(await bob.createAnswer())
-  await alice.setRemoteDescription(bob.localDescription as RTCSessionDescription)
+  // As the web client does with every remote description: our sender's audio packet time.
+  const answer = bob.localDescription as RTCSessionDescription
+  await alice.setRemoteDescription({
+    type: 'answer',
+    sdp: withAudioPacketTime(answer.sdp, options.audioPacketMs),
+  })
   await waitFor(() => alice.connectionState === 'connected', 'the loopback connection')
   current = {
     alice,
@@ -220,10 +228,23 @@ interface InboundStats {
   readonly audioEnergy: number
   readonly audioPeak: number
   readonly codecs: string[]
+  /** The sender's video `qualityLimitationReason` ('none', 'cpu', 'bandwidth', 'other'). */
+  readonly sendLimitation: string
+  /** Seconds the sender's video spent limited by CPU (`qualityLimitationDurations.cpu`). */
+  readonly sendCpuLimitedSeconds: number
 }
 
 async function inbound(): Promise<InboundStats> {
-  const report = await need().bob.getStats()
+  const call = need()
+  const report = await call.bob.getStats()
+  let sendLimitation = 'unknown'
+  let sendCpuLimitedSeconds = 0
+  ;(await call.alice.getStats()).forEach((entry: Record<string, unknown>) => {
+    if (entry.type !== 'outbound-rtp' || entry.kind !== 'video') return
+    sendLimitation = String(entry.qualityLimitationReason ?? 'unknown')
+    const durations = entry.qualityLimitationDurations as Record<string, number> | undefined
+    sendCpuLimitedSeconds = Number(durations?.cpu ?? 0)
+  })
   const stats = {
     framesDecoded: 0,
     keyFramesDecoded: 0,
@@ -237,6 +258,8 @@ async function inbound(): Promise<InboundStats> {
     audioEnergy: 0,
     audioPeak,
     codecs: [] as string[],
+    sendLimitation,
+    sendCpuLimitedSeconds,
   }
   const codecIds = new Set<string>()
   report.forEach((entry: Record<string, unknown>) => {

@@ -16,6 +16,7 @@
  *   so the switch costs no frames.
  */
 
+import { withAudioPacketTime } from '@tacit/calls/audio-packet-time'
 import { exportCallEpochKeys, SFRAME_MLS_EXPORTER_LABEL } from '@tacit/calls/call-keys'
 import {
   type CallMediaE2ee,
@@ -458,7 +459,8 @@ export class GroupCallController {
     const pc = live.pc
     const e2ee = live.e2ee
     if (!pc || !e2ee || live.over) return
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp })
+    // The SFU forwards what we send as it is: our audio packet time is ours to set (decision 0015).
+    await pc.setRemoteDescription({ type: 'offer', sdp: withAudioPacketTime(offer.sdp) })
     for (const t of pc.getTransceivers()) {
       const kind = t.receiver.track.kind as 'audio' | 'video'
       if (t.mid !== null && t.mid === offer.publish[kind]) {

@@ -11,7 +11,10 @@
  * - Every sender and receiver gets the SFrame transform when its transceiver is created (on the
  *   offering side `ontrack` is too late in Chromium, DESIGN.md §8), before any frame flows.
  * - VP8 and Opus only (codec preferences): the SFrame transform keeps their header bytes clear.
+ * - Our audio goes out in 40 ms packets: each remote description gets `a=ptime` before it is
+ *   applied (`withAudioPacketTime`, decision 0015), which sets our own encoder's frame size.
  */
+import { withAudioPacketTime } from '@tacit/calls/audio-packet-time'
 import {
   type DtlsFingerprint,
   fingerprintFromText,
@@ -127,7 +130,7 @@ export class PeerSession {
       if (t) this.prepare(t, track.kind as 'audio' | 'video')
     }
     const prepared = new Set(this.pc.getTransceivers())
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: withAudioPacketTime(offerSdp) })
     await this.remoteDescriptionSet()
     for (const t of this.pc.getTransceivers()) {
       // A kind we send nothing of (an audio call's video line): receive only, still protected.
@@ -140,7 +143,7 @@ export class PeerSession {
   }
 
   async acceptAnswer(answerSdp: string): Promise<void> {
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: answerSdp })
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: withAudioPacketTime(answerSdp) })
     await this.remoteDescriptionSet()
   }
 

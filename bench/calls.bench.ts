@@ -17,10 +17,16 @@
  *    `--compare-worker <path to a transform-worker.ts>` adds a fifth configuration, E2EE with that
  *    build of the worker (a checkout of an earlier commit, say), so a change is measured against
  *    its predecessor in the same run, round by round, rather than across runs on a shared machine.
+ *    `--variants baseline,e2ee` runs only those configurations (more rounds in the same time);
+ *    `--audio-ptime 20,40` runs each configuration at each audio packet time (default: the
+ *    product's `CALL_AUDIO_PACKET_MS`, decision 0015). Each round starts one configuration later.
+ *    Besides the pooled ratio it prints the ratio round by round with a 95 % interval, and the
+ *    transform workers' own CPU, which varies far less between windows than the whole browser's.
  */
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { CALL_AUDIO_PACKET_MS } from '../packages/calls/src/audio-packet-time.ts'
 import { benchFrames, type FrameBenchRow } from '../packages/calls/test/media/frame-bench.ts'
 import type { LoopbackOptions, TacitMediaApi } from '../packages/calls/test/media/loopback.page.ts'
 import { COMPARE_WORKER_PATH, openMediaPage } from '../packages/calls/test/media/media-browser.ts'
@@ -34,6 +40,11 @@ function option(name: string, fallback: number): number {
 const json = process.argv.includes('--json')
 const compareAt = process.argv.indexOf('--compare-worker')
 const compareWorker = compareAt >= 0 ? process.argv[compareAt + 1] : undefined
+/** `--name a,b,c`: the listed values, or undefined when the option is absent. */
+function listOption(name: string): string[] | undefined {
+  const at = process.argv.indexOf(`--${name}`)
+  return at >= 0 ? (process.argv[at + 1] ?? '').split(',').filter((v) => v !== '') : undefined
+}
 const seconds = option('seconds', 15)
 const rounds = option('rounds', 2)
 const warmupSeconds = 5
@@ -153,7 +164,7 @@ const media = await openMediaPage(
   compareWorker === undefined ? undefined : resolve(compareWorker),
 )
 type Variant = 'baseline' | 'passthrough' | 'copy' | 'aes-gcm' | 'e2ee' | 'e2ee-compare'
-const VARIANTS: readonly Variant[] = [
+const ALL_VARIANTS: readonly Variant[] = [
   'baseline',
   'passthrough',
   'copy',
@@ -161,6 +172,13 @@ const VARIANTS: readonly Variant[] = [
   'e2ee',
   ...(compareWorker === undefined ? [] : ['e2ee-compare' as const]),
 ]
+// `--variants baseline,e2ee`: fewer configurations, so more rounds fit in the same time.
+const chosenVariants = listOption('variants')
+const VARIANTS = ALL_VARIANTS.filter((v) => chosenVariants === undefined || chosenVariants.includes(v))
+if (!VARIANTS.includes('baseline') || !VARIANTS.includes('e2ee'))
+  throw new Error('--variants must include baseline and e2ee')
+// `--audio-ptime 20,40`: every configuration at each audio packet time (the product's by default).
+const PACKET_TIMES = (listOption('audio-ptime') ?? [String(CALL_AUDIO_PACKET_MS)]).map(Number)
 const LABELS: Record<Variant, string> = {
   baseline: 'baseline (no transform)',
   passthrough: 'empty transform worker (mechanism only)',
@@ -171,12 +189,20 @@ const LABELS: Record<Variant, string> = {
 }
 type CallRun = {
   variant: Variant
+  /** Audio packet time of the call (ms). */
+  ptime: number
   cpuSeconds: number
   wallSeconds: number
   framesDecoded: number
   /** Mean received payload bytes per decoded video frame and per audio packet (protected size under E2EE). */
   videoBytesPerFrame: number
   audioBytesPerPacket: number
+  audioPackets: number
+  /** Received video size at the end of the window, and the sender's quality limitation then. */
+  frameSize: string
+  sendLimitation: string
+  /** Seconds of the window the sender's video spent limited by CPU (resolution or rate lowered). */
+  cpuLimitedSeconds: number
   processes: number
   byType: Record<string, number>
   rendererThreads: Record<string, number>
@@ -197,11 +223,15 @@ try {
 
   for (let round = 0; round < rounds; round++) {
     // With a compared worker, the two E2EE runs swap places every round (neither always runs last).
-    const order =
+    const swapped =
       round % 2 === 1 && compareWorker !== undefined
         ? VARIANTS.map((v) => (v === 'e2ee' ? 'e2ee-compare' : v === 'e2ee-compare' ? 'e2ee' : v))
         : VARIANTS
-    for (const variant of order) {
+    // Each round starts one configuration later, so none always runs first or last: a drift in the
+    // browser's or the machine's CPU over the run spreads over all of them instead of one.
+    const configs = swapped.flatMap((variant) => PACKET_TIMES.map((ptime) => ({ variant, ptime })))
+    const order = configs.map((_, i) => configs[(i + round) % configs.length] as (typeof configs)[number])
+    for (const { variant, ptime } of order) {
       const e2ee = variant === 'e2ee' || variant === 'e2ee-compare'
       const options: LoopbackOptions = {
         e2ee,
@@ -213,6 +243,7 @@ try {
         height: 360,
         frameRate: 30,
         secret: 1,
+        audioPacketMs: ptime,
       }
       await api('start', options)
       await sleep(warmupSeconds * 1000)
@@ -231,6 +262,7 @@ try {
       await api('close')
       calls.push({
         variant,
+        ptime,
         cpuSeconds: cpuAfter.seconds - cpuBefore.seconds,
         wallSeconds,
         framesDecoded: stats.framesDecoded - decodedBefore,
@@ -238,6 +270,10 @@ try {
           (stats.videoBytes - before.videoBytes) / Math.max(1, stats.framesDecoded - decodedBefore),
         audioBytesPerPacket:
           (stats.audioBytes - before.audioBytes) / Math.max(1, stats.audioPackets - before.audioPackets),
+        audioPackets: stats.audioPackets - before.audioPackets,
+        frameSize: `${stats.frameWidth}x${stats.frameHeight}`,
+        sendLimitation: stats.sendLimitation,
+        cpuLimitedSeconds: stats.sendCpuLimitedSeconds - before.sendCpuLimitedSeconds,
         processes: cpuAfter.processes,
         byType: Object.fromEntries(
           [...cpuAfter.byType].map(([type, cpu]) => [type, cpu - (cpuBefore.byType.get(type) ?? 0)]),
@@ -259,14 +295,14 @@ console.log(
   `\nChromium CPU, loopback call at 640x360, 30 fps, VP8 + Opus (${seconds} s windows, ${rounds} rounds)`,
 )
 console.log(
-  '| run | CPU-s per s of call | decoded frames per s | CPU-ms per decoded frame | B per video frame | B per audio packet | processes |',
+  '| run | CPU-s per s of call | decoded frames per s | CPU-ms per decoded frame | B per video frame | B per audio packet | audio packets per s | video size | limited by (CPU-limited s) | processes |',
 )
-console.log('|---|---|---|---|---|---|---|')
+console.log('|---|---|---|---|---|---|---|---|---|---|')
 for (const c of calls) {
   console.log(
-    `| ${LABELS[c.variant]} | ${fmt(c.cpuSeconds / c.wallSeconds, 3)} | ` +
+    `| ${LABELS[c.variant]}${PACKET_TIMES.length > 1 ? `, ${c.ptime} ms audio` : ''} | ${fmt(c.cpuSeconds / c.wallSeconds, 3)} | ` +
       `${fmt(c.framesDecoded / c.wallSeconds)} | ${fmt((c.cpuSeconds * 1000) / Math.max(1, c.framesDecoded), 2)} | ` +
-      `${fmt(c.videoBytesPerFrame, 0)} | ${fmt(c.audioBytesPerPacket, 0)} | ${c.processes} |`,
+      `${fmt(c.videoBytesPerFrame, 0)} | ${fmt(c.audioBytesPerPacket, 0)} | ${fmt(c.audioPackets / c.wallSeconds)} | ${c.frameSize} | ${c.sendLimitation} (${fmt(c.cpuLimitedSeconds)}) | ${c.processes} |`,
   )
 }
 const types = [...new Set(calls.flatMap((c) => Object.keys(c.byType)))].sort()
@@ -275,7 +311,7 @@ console.log(`| run | ${types.join(' | ')} |`)
 console.log(`|---|${types.map(() => '---|').join('')}`)
 for (const c of calls) {
   const cells = types.map((t) => fmt((c.byType[t] ?? 0) / c.wallSeconds, 3))
-  console.log(`| ${c.variant} | ${cells.join(' | ')} |`)
+  console.log(`| ${c.variant}${PACKET_TIMES.length > 1 ? ` ${c.ptime}` : ''} | ${cells.join(' | ')} |`)
 }
 // Renderer threads that used at least 2 ms of CPU per second in some window, busiest first.
 const threadTotals = new Map<string, number>()
@@ -291,37 +327,84 @@ console.log(`| run | ${threads.join(' | ')} |`)
 console.log(`|---|${threads.map(() => '---|').join('')}`)
 for (const c of calls) {
   const cells = threads.map((t) => fmt((c.rendererThreads[t] ?? 0) / c.wallSeconds, 3))
-  console.log(`| ${c.variant} | ${cells.join(' | ')} |`)
+  console.log(`| ${c.variant}${PACKET_TIMES.length > 1 ? ` ${c.ptime}` : ''} | ${cells.join(' | ')} |`)
 }
-const total = (variant: Variant) => {
-  const runs = calls.filter((c) => c.variant === variant)
+/** Pooled CPU of a configuration over its windows at one audio packet time (undefined if not run). */
+const total = (variant: Variant, ptime: number) => {
+  const runs = calls.filter((c) => c.variant === variant && c.ptime === ptime)
+  if (runs.length === 0) return undefined
   const cpu = runs.reduce((s, c) => s + c.cpuSeconds, 0)
   const wall = runs.reduce((s, c) => s + c.wallSeconds, 0)
   const frames = runs.reduce((s, c) => s + c.framesDecoded, 0)
   return { cpuPerSecond: cpu / wall, cpuMsPerFrame: (cpu * 1000) / Math.max(1, frames) }
 }
-const base = total('baseline')
-const mechanism = total('passthrough')
-const rawAes = total('aes-gcm')
-const copy = total('copy')
-const e2ee = total('e2ee')
-const ratio = e2ee.cpuPerSecond / base.cpuPerSecond
-const ratioPerFrame = e2ee.cpuMsPerFrame / base.cpuMsPerFrame
-const mechanismRatio = mechanism.cpuPerSecond / base.cpuPerSecond
-console.log(
-  `\nE2EE / baseline CPU: ${fmt(ratio, 3)} per second of call, ${fmt(ratioPerFrame, 3)} per decoded frame ` +
-    `(target ≤ 1.15: ${ratio <= 1.15 ? 'met' : 'NOT met'}); empty transform / baseline: ${fmt(mechanismRatio, 3)}; ` +
-    `E2EE / empty transform: ${fmt(e2ee.cpuPerSecond / mechanism.cpuPerSecond, 3)}; ` +
-    `copying transform / baseline: ${fmt(copy.cpuPerSecond / base.cpuPerSecond, 3)}; ` +
-    `raw AES-GCM transform / baseline: ${fmt(rawAes.cpuPerSecond / base.cpuPerSecond, 3)}`,
-)
-if (compareWorker !== undefined) {
-  const compared = total('e2ee-compare')
+/**
+ * The E2EE ratio round by round (each round's E2EE window over its own baseline window), with the
+ * mean and a 95 % confidence interval (Student's t): the spread between windows is as large as the
+ * margin on this shared machine, so one pooled figure alone does not say how sure it is.
+ */
+const T_95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145]
+function roundRatios(variant: Variant, ptime: number): number[] {
+  const of = (v: Variant) => calls.filter((c) => c.variant === v && c.ptime === ptime)
+  const bases = of('baseline')
+  return of(variant).map((c, i) => {
+    const b = bases[i] as CallRun
+    return c.cpuSeconds / c.wallSeconds / (b.cpuSeconds / b.wallSeconds)
+  })
+}
+function interval(values: readonly number[]): { mean: number; low: number; high: number } | undefined {
+  if (values.length < 2) return undefined
+  const mean = values.reduce((a, b) => a + b, 0) / values.length
+  const sd = Math.sqrt(values.reduce((a, r) => a + (r - mean) ** 2, 0) / (values.length - 1))
+  const half = ((T_95[values.length - 2] ?? 1.96) * sd) / Math.sqrt(values.length)
+  return { mean, low: mean - half, high: mean + half }
+}
+const ratios = PACKET_TIMES.map((ptime) => {
+  const base = total('baseline', ptime) as { cpuPerSecond: number; cpuMsPerFrame: number }
+  const e2ee = total('e2ee', ptime) as { cpuPerSecond: number; cpuMsPerFrame: number }
+  const over = (variant: Variant) => {
+    const t = total(variant, ptime)
+    return t === undefined ? undefined : t.cpuPerSecond / base.cpuPerSecond
+  }
+  const perRound = roundRatios('e2ee', ptime)
+  const compared = total('e2ee-compare', ptime)
+  const e2eeRuns = calls.filter((c) => c.variant === 'e2ee' && c.ptime === ptime)
+  const workerSeconds = e2eeRuns.reduce((sum, c) => sum + (c.rendererThreads.DedicatedWorker ?? 0), 0)
+  return {
+    ptime,
+    perSecond: e2ee.cpuPerSecond / base.cpuPerSecond,
+    perDecodedFrame: e2ee.cpuMsPerFrame / base.cpuMsPerFrame,
+    perRound,
+    interval: interval(perRound),
+    /** CPU-s per s of call of the E2EE transform workers' threads (both sides). */
+    e2eeWorkerCpuPerSecond: workerSeconds / e2eeRuns.reduce((sum, c) => sum + c.wallSeconds, 0),
+    emptyTransformPerSecond: over('passthrough'),
+    copyTransformPerSecond: over('copy'),
+    rawAesGcmTransformPerSecond: over('aes-gcm'),
+    comparedWorkerPerSecond: over('e2ee-compare'),
+    e2eeOverComparedWorker: compared === undefined ? undefined : e2ee.cpuPerSecond / compared.cpuPerSecond,
+  }
+})
+const ratioText = (r: number | undefined) => (r === undefined ? 'not run' : fmt(r, 3))
+for (const r of ratios) {
   console.log(
-    `compared worker / baseline: ${fmt(compared.cpuPerSecond / base.cpuPerSecond, 3)} per second of call, ` +
-      `${fmt(compared.cpuMsPerFrame / base.cpuMsPerFrame, 3)} per decoded frame; ` +
-      `E2EE / compared worker: ${fmt(e2ee.cpuPerSecond / compared.cpuPerSecond, 3)}`,
+    `\nAudio at ${r.ptime} ms per packet. E2EE / baseline CPU: ${fmt(r.perSecond, 3)} per second of call, ` +
+      `${fmt(r.perDecodedFrame, 3)} per decoded frame (target ≤ 1.15: ${r.perSecond <= 1.15 ? 'met' : 'NOT met'}); ` +
+      `empty transform / baseline: ${ratioText(r.emptyTransformPerSecond)}; ` +
+      `copying transform / baseline: ${ratioText(r.copyTransformPerSecond)}; ` +
+      `raw AES-GCM transform / baseline: ${ratioText(r.rawAesGcmTransformPerSecond)}; ` +
+      `E2EE transform workers: ${fmt(r.e2eeWorkerCpuPerSecond, 3)} CPU-s per s of call`,
   )
+  if (r.interval !== undefined)
+    console.log(
+      `E2EE / baseline by round: ${r.perRound.map((x) => fmt(x, 3)).join(', ')}; mean ${fmt(r.interval.mean, 3)}, ` +
+        `95 % interval ${fmt(r.interval.low, 3)}–${fmt(r.interval.high, 3)}`,
+    )
+  if (r.comparedWorkerPerSecond !== undefined)
+    console.log(
+      `compared worker / baseline: ${fmt(r.comparedWorkerPerSecond, 3)} per second of call; ` +
+        `E2EE / compared worker: ${ratioText(r.e2eeOverComparedWorker)}`,
+    )
 }
 if (json) {
   console.log(
@@ -330,13 +413,7 @@ if (json) {
       chromium: media.version,
       frames: { node: nodeRows, chromium: browserRows },
       calls,
-      ratio: {
-        perSecond: ratio,
-        perDecodedFrame: ratioPerFrame,
-        emptyTransformPerSecond: mechanismRatio,
-        copyTransformPerSecond: copy.cpuPerSecond / base.cpuPerSecond,
-        rawAesGcmTransformPerSecond: rawAes.cpuPerSecond / base.cpuPerSecond,
-      },
+      ratios,
     }),
   )
 }

@@ -31,9 +31,13 @@ function ptimesBySection(sdp: string): Map<string, string[]> {
   const sections = new Map<string, string[]>()
   let current: string[] | undefined
   for (const line of sdp.split(/\r?\n/)) {
-    if (line.startsWith('m=')) sections.set(line, (current = []))
-    else if (line.startsWith('a=ptime:')) check(current !== undefined, 'a=ptime at session level')
-    if (line.startsWith('a=ptime:')) current?.push(line)
+    if (line.startsWith('m=')) {
+      current = []
+      sections.set(line, current)
+    } else if (line.startsWith('a=ptime:')) {
+      check(current !== undefined, 'a=ptime at session level')
+      current.push(line)
+    }
   }
   return sections
 }

@@ -5,6 +5,7 @@ import {
   createHmac,
   diffieHellman,
   generateKeyPairSync,
+  type JsonWebKey,
   type KeyObject,
   sign as nodeSign,
   verify as nodeVerify,
@@ -31,11 +32,15 @@ import { CryptoError } from '../errors.ts'
 import { KeyObjectCache } from './key-cache.ts'
 import {
   type CurveName,
-  exportPrivateKey,
   exportPublicKey,
   importPrivateKey,
   importPublicKey,
   isNist,
+  type OkpName,
+  rawFromEcJwk,
+  rawFromPkcs8,
+  rawFromSpki,
+  rawPrivateFromEcJwk,
 } from './key-encoding.ts'
 
 /**
@@ -133,27 +138,53 @@ function publicKey(alg: CurveName, raw: Uint8Array): KeyObject {
   return publicKeys.get(alg, raw, () => importPublicKey(alg, raw))
 }
 
-function generateKeyObject(alg: CurveName): KeyObject {
+/**
+ * A fresh key pair, encoded by the key generation itself. Never a KeyObject from
+ * generateKeyPairSync that is exported afterwards: Node 20's key generation job locks the key's
+ * mutex when the garbage collector destroys it, and an export holds that mutex while it allocates
+ * (the JWK's strings), so a collection that lands inside the export and finalises the job that
+ * made the key deadlocks the thread on itself (seen in bench:protocol: main thread in
+ * `~KeyGenJob` → `uv_mutex_lock` under `ExportJWKEcKey`). Encoding inside the job, while the job
+ * is still referenced, cannot meet its own destructor.
+ */
+function generateRaw(alg: CurveName): KeyPairBytes {
+  const okp = (name: OkpName, type: string): KeyPairBytes => {
+    const pair = generateEncodedKeyPair<Buffer>(type, {
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    })
+    return { publicKey: rawFromSpki(name, pair.publicKey), privateKey: rawFromPkcs8(name, pair.privateKey) }
+  }
   switch (alg) {
     case 'Ed25519':
-      return generateKeyPairSync('ed25519').privateKey
+      return okp(alg, 'ed25519')
     case 'Ed448':
-      return generateKeyPairSync('ed448').privateKey
+      return okp(alg, 'ed448')
     case 'X25519':
-      return generateKeyPairSync('x25519').privateKey
+      return okp(alg, 'x25519')
     case 'X448':
-      return generateKeyPairSync('x448').privateKey
+      return okp(alg, 'x448')
     case 'P-256':
     case 'P-384':
-    case 'P-521':
-      return generateKeyPairSync('ec', { namedCurve: alg }).privateKey
+    case 'P-521': {
+      const pair = generateEncodedKeyPair<JsonWebKey>('ec', {
+        namedCurve: alg,
+        publicKeyEncoding: { format: 'jwk' },
+        privateKeyEncoding: { format: 'jwk' },
+      })
+      return {
+        publicKey: rawFromEcJwk(alg, pair.publicKey),
+        privateKey: rawPrivateFromEcJwk(alg, pair.privateKey),
+      }
+    }
   }
 }
 
-function generateRaw(alg: CurveName): KeyPairBytes {
-  const key = generateKeyObject(alg)
-  return { publicKey: exportPublicKey(alg, key), privateKey: exportPrivateKey(alg, key) }
-}
+/** generateKeyPairSync with both halves encoded by the job (@types/node lacks the JWK overloads). */
+const generateEncodedKeyPair = generateKeyPairSync as unknown as <T>(
+  type: string,
+  options: object,
+) => { publicKey: T; privateKey: T }
 
 /**
  * Small random requests (the 4-byte reuse guard of every MLS message, nonces) are served from a

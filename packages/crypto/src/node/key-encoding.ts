@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import type { DhName, SignatureName } from '../backend.ts'
 import { bytesToHex } from '../bytes.ts'
 import { CryptoError } from '../errors.ts'
@@ -11,8 +11,8 @@ import { CryptoError } from '../errors.ts'
  */
 
 export type CurveName = SignatureName | DhName
-type OkpName = 'Ed25519' | 'Ed448' | 'X25519' | 'X448'
-type NistName = 'P-256' | 'P-384' | 'P-521'
+export type OkpName = 'Ed25519' | 'Ed448' | 'X25519' | 'X448'
+export type NistName = 'P-256' | 'P-384' | 'P-521'
 
 interface OkpParams {
   readonly privateLength: number
@@ -170,30 +170,36 @@ export function importPublicKey(name: CurveName, raw: Uint8Array): KeyObject {
 /** Raw public key of a KeyObject (public, or private — its public half). */
 export function exportPublicKey(name: CurveName, key: KeyObject): Uint8Array {
   const pub = key.type === 'private' ? createPublicKey(key) : key
-  if (isNist(name)) {
-    const jwk = pub.export({ format: 'jwk' })
-    if (typeof jwk.x !== 'string' || typeof jwk.y !== 'string') {
-      throw new CryptoError('internal', 'exported EC JWK lacks coordinates')
-    }
-    return Uint8Array.from(
-      Buffer.concat([Uint8Array.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]),
-    )
+  if (isNist(name)) return rawFromEcJwk(name, pub.export({ format: 'jwk' }))
+  return rawFromSpki(name, pub.export({ format: 'der', type: 'spki' }))
+}
+
+/** SEC1 uncompressed point (0x04 ‖ x ‖ y) of an EC JWK's coordinates (RFC 7518 §6.2.1). */
+export function rawFromEcJwk(name: NistName, jwk: JsonWebKey): Uint8Array {
+  if (typeof jwk.x !== 'string' || typeof jwk.y !== 'string') {
+    throw new CryptoError('internal', 'exported EC JWK lacks coordinates')
   }
-  const spki = pub.export({ format: 'der', type: 'spki' })
+  return Uint8Array.from(
+    Buffer.concat([Uint8Array.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]),
+  )
+}
+
+/** Fixed-length private scalar of an EC JWK's `d` (RFC 7518 §6.2.2.1). */
+export function rawPrivateFromEcJwk(name: NistName, jwk: JsonWebKey): Uint8Array {
+  if (typeof jwk.d !== 'string') throw new CryptoError('internal', 'exported EC JWK lacks d')
+  const d = Buffer.from(jwk.d, 'base64url')
+  // JWK d is already fixed-length; pad defensively.
+  const out = new Uint8Array(NIST[name].length)
+  out.set(d, out.length - d.length)
+  return out
+}
+
+/** Raw public key of an RFC 8410 SubjectPublicKeyInfo (DER): what follows the fixed prefix. */
+export function rawFromSpki(name: OkpName, spki: Uint8Array): Uint8Array {
   return Uint8Array.from(spki.subarray(OKP[name].spkiPrefix.length))
 }
 
-/** Raw private key of a freshly generated KeyObject. */
-export function exportPrivateKey(name: CurveName, key: KeyObject): Uint8Array {
-  if (isNist(name)) {
-    const jwk = key.export({ format: 'jwk' })
-    if (typeof jwk.d !== 'string') throw new CryptoError('internal', 'exported EC JWK lacks d')
-    const d = Buffer.from(jwk.d, 'base64url')
-    // JWK d is already fixed-length (RFC 7518 §6.2.2.1); pad defensively.
-    const out = new Uint8Array(NIST[name].length)
-    out.set(d, out.length - d.length)
-    return out
-  }
-  const pkcs8 = key.export({ format: 'der', type: 'pkcs8' })
+/** Raw private key of an RFC 8410 PKCS #8 structure (DER): what follows the fixed prefix. */
+export function rawFromPkcs8(name: OkpName, pkcs8: Uint8Array): Uint8Array {
   return Uint8Array.from(pkcs8.subarray(OKP[name].pkcs8Prefix.length))
 }

@@ -23,14 +23,24 @@ const CRASH_ROUNDS = 6
 const WORKER_TIMEOUT_MS = 60_000
 const WORKER = join(REPO_ROOT, 'packages/client/test/crash/worker.ts')
 
-function startWorker(args: string[]): { child: ChildProcess; done: Promise<string> } {
+interface Worker {
+  readonly child: ChildProcess
+  readonly done: Promise<string>
+  /** Resolves once the worker has printed `steps` progress lines, or has exited. */
+  reached(steps: number): Promise<void>
+}
+
+function startWorker(args: string[]): Worker {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
+  let waiting: { steps: number; resolve: () => void } | undefined
+  const steps = () => out.split('step\n').length - 1
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString()
+    if (waiting !== undefined && steps() >= waiting.steps) waiting.resolve()
   })
   child.stderr!.on('data', (d: Buffer) => {
     out += d.toString()
@@ -42,7 +52,13 @@ function startWorker(args: string[]): { child: ChildProcess; done: Promise<strin
       resolve(out)
     }),
   )
-  return { child, done }
+  const reached = (target: number) =>
+    new Promise<void>((resolve) => {
+      if (steps() >= target || child.exitCode !== null) return resolve()
+      waiting = { steps: target, resolve }
+      child.once('exit', () => resolve())
+    })
+  return { child, done, reached }
 }
 
 describe('crash safety with SIGKILL', () => {
@@ -88,15 +104,19 @@ describe('crash safety with SIGKILL', () => {
     for (let round = 0; round < CRASH_ROUNDS; round++) {
       const sender = startWorker(['sender', paths.alice, conversationId, String(TOTAL)])
       const receiver = startWorker(['receiver', paths.bob])
-      // Random points: anywhere from start-up to well into sending, receiving and committing.
-      const delay = 800 + Math.floor(Math.random() * 2500)
-      await new Promise((r) => setTimeout(r, delay))
-      for (const w of [sender, receiver]) {
-        if (w.child.exitCode === null && Math.random() < 0.8) {
-          w.child.kill('SIGKILL')
-          kills++
-        }
-      }
+      // Random points in the work, counted in the workers' own progress lines (a fixed delay missed
+      // the work entirely on a fast machine): right after connecting, or after a few messages sent
+      // or syncs made, and then up to 50 ms further into the next one.
+      await Promise.all(
+        [sender, receiver].map(async (w) => {
+          await w.reached(1 + Math.floor(Math.random() * 4))
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 50)))
+          if (w.child.exitCode === null && (round === 0 || Math.random() < 0.8)) {
+            w.child.kill('SIGKILL')
+            kills++
+          }
+        }),
+      )
       await Promise.all([sender.done, receiver.done].map((d) => d.catch(() => '')))
       for (const w of [sender, receiver]) if (w.child.exitCode === null) w.child.kill('SIGKILL')
     }

@@ -4,7 +4,8 @@
  *   sender <store> <conversationId> <total>: sends `m<i>` for every i not yet in its history,
  *     committing a self-update every 4th message (send, commit and receive all get interrupted).
  *   receiver <store>: syncs its mailbox over and over.
- * Prints `done` when its part is finished.
+ * Prints `step` after connecting and after each message sent or sync made (the test picks its
+ * kill points by them), and `done` when its part is finished.
  */
 import { nodeBackend } from '@tacit/crypto/node/backend'
 import { TacitClient } from '../../src/client.ts'
@@ -16,6 +17,8 @@ const store = await openSqliteStore(path!, 'crash test', { crypto: nodeBackend }
 const client = await TacitClient.open({ store, backend: nodeBackend, transport: nodeTransport() })
 await client.connect()
 await client.sync()
+const step = (): void => void process.stdout.write('step\n')
+step()
 if (role === 'sender') {
   const total = Number(totalText)
   for (;;) {
@@ -23,11 +26,15 @@ if (role === 'sender') {
     const next = Array.from({ length: total }, (_, i) => `m${i}`).find((t) => !sent.has(t))
     if (next === undefined) break
     await client.sendText(conversationId!, next)
+    step()
     if (Number(next.slice(1)) % 4 === 3) await client.updateOwnLeaf(conversationId!)
     await client.sync()
   }
 } else {
-  for (let i = 0; i < 20; i++) await client.sync()
+  for (let i = 0; i < 20; i++) {
+    await client.sync()
+    step()
+  }
 }
 await client.sync()
 process.stdout.write('done\n')

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { WireError } from '@tacit/protocol/wire/errors'
 import { ChallengeStore } from '../src/challenges.ts'
 import { ConfigError, parseConfig } from '../src/config.ts'
 import { parseRange } from '../src/http/blob-routes.ts'
+import { SERVER_NODE_FLAGS } from '../src/node-flags.ts'
 import { RateLimiter } from '../src/rate-limiter.ts'
 
 describe('rate limiter', () => {
@@ -115,5 +117,21 @@ describe('configuration', () => {
     ]) {
       assert.throws(() => parseConfig(argv, {}), ConfigError, argv.join(' '))
     }
+  })
+})
+
+describe('node flags', () => {
+  it('npm start runs the server with exactly the flags the test harness and benchmarks use', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
+    const start = String(manifest.scripts.start)
+    const launch = /(?:^|&& )node ((?:--\S+ )*)--import tsx packages\/server\/src\/main\.ts$/.exec(start)
+    assert.ok(launch, `unexpected start script: ${start}`)
+    assert.deepEqual(
+      launch[1]!
+        .trim()
+        .split(' ')
+        .filter((f) => f !== ''),
+      [...SERVER_NODE_FLAGS],
+    )
   })
 })

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { SERVER_NODE_FLAGS } from '../../../packages/server/src/node-flags.ts'
 
 export const REPO_ROOT = process.env.TACIT_REPO_ROOT ?? new URL('../../..', import.meta.url).pathname
 export const SERVER_MAIN = join(REPO_ROOT, 'packages/server/src/main.ts')
@@ -74,9 +75,13 @@ export async function startServer(options: ServerProcessOptions): Promise<Server
   const profile = process.env.TACIT_CPU_PROF_DIR
     ? ['--cpu-prof', '--cpu-prof-dir', process.env.TACIT_CPU_PROF_DIR]
     : []
-  // TACIT_SERVER_NODE_FLAGS: extra Node/V8 flags for the server process only (not the load
-  // generator), e.g. "--max-semi-space-size=64" to measure a GC setting in bench:relay.
-  const nodeFlags = (process.env.TACIT_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')
+  // The flags `npm start` uses, then TACIT_SERVER_NODE_FLAGS: extra Node/V8 flags for the server
+  // process only (not the load generator), e.g. "--single-threaded-gc" to measure a GC setting in
+  // bench:relay (a later flag of the same name wins).
+  const nodeFlags = [
+    ...SERVER_NODE_FLAGS,
+    ...(process.env.TACIT_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
+  ]
   const child = spawn(
     process.execPath,
     [...profile, ...nodeFlags, '--import', 'tsx', SERVER_MAIN, ...serverArgs(options)],

@@ -200,7 +200,10 @@ export interface PhaseFigures {
   serverCpuSeconds: number
   /** Server CPU-seconds per wall-clock second over the measured interval (1.0 = one core busy). */
   serverCpuLoad: number
+  /** PostgreSQL's CPU-seconds over the measured interval (every `postgres` process). */
   databaseCpuSeconds: number
+  /** The same per wall-clock second, comparable to serverCpuLoad (the `dbCPU` column). */
+  databaseCpuLoad: number
   generatorCpuLoad: number
   deliveredPerServerCpuSecond: number
   p50Ms?: number
@@ -268,6 +271,7 @@ async function runPhase(
   const measuredSeconds = sum((r) => r.measuredMs) / parts.length / 1000
   const deliveredPerSecond = sum((r) => r.deliveredMeasured) / measuredSeconds
   const serverCpuSeconds = cpuEnd - cpuBegin
+  const databaseCpuSeconds = postgresCpuDelta(dbBegin, dbEnd)
   const serverCpuLoad = serverCpuSeconds / cpuSeconds
   const figures: PhaseFigures = {
     server: name,
@@ -276,7 +280,8 @@ async function runPhase(
     deliveredPerSecond,
     serverCpuSeconds,
     serverCpuLoad,
-    databaseCpuSeconds: postgresCpuDelta(dbBegin, dbEnd),
+    databaseCpuSeconds,
+    databaseCpuLoad: databaseCpuSeconds / cpuSeconds,
     generatorCpuLoad: sum((r) => (r.cpuUserMs + r.cpuSystemMs) / r.measuredMs),
     // Both rates over the same interval: delivered per second over server CPU-seconds per second.
     deliveredPerServerCpuSecond: serverCpuLoad > 0 ? deliveredPerSecond / serverCpuLoad : Number.NaN,
@@ -367,7 +372,7 @@ function formatRow(f: PhaseFigures): string {
     fmt(f.serverCpuLoad, 2).padStart(6),
     fmt(f.deliveredPerServerCpuSecond).padStart(9),
     fmt(f.generatorCpuLoad, 2).padStart(6),
-    fmt(f.databaseCpuSeconds, 2).padStart(6),
+    fmt(f.databaseCpuLoad, 2).padStart(6),
     fmt(f.p50Ms, 1).padStart(7),
     fmt(f.p99Ms, 1).padStart(7),
     fmt(f.undelivered).padStart(6),

@@ -37,6 +37,7 @@ import {
 } from './support/calls-browser.ts'
 import {
   conversationButton,
+  conversationsShown,
   DESKTOP,
   openConversation,
   PHONE,
@@ -44,6 +45,8 @@ import {
   STEP_TIMEOUT_MS,
   sendText,
   startConversation,
+  unlock,
+  unlockShown,
 } from './support/pages.ts'
 import { buildWebApp, type WebBuild } from './support/web-build.ts'
 
@@ -333,7 +336,7 @@ describe('1:1 calls in Chromium', { timeout: SUITE_TIMEOUT_MS }, () => {
   })
 
   it(
-    'an unanswered call leaves a missed-call notice; a declined one says so',
+    'an unanswered call leaves a missed-call notice; a declined one says so; both survive a reload',
     { timeout: TEST_TIMEOUT_MS },
     async () => {
       await setCallHook(u.alice, 'ringMs', SHORT_RING_MS)
@@ -360,6 +363,16 @@ describe('1:1 calls in Chromium', { timeout: SUITE_TIMEOUT_MS }, () => {
       await callGone(u.alice)
       await setCallHook(u.alice, 'ringMs', null)
       await setCallHook(u.bob, 'ringMs', null)
+      // The notices are the device's call log, in its encrypted store: after a reload and an
+      // unlock, the conversation shows them again, once each.
+      await u.bob.reload()
+      await unlockShown(u.bob)
+      await unlock(u.bob, 'bob answers 456')
+      await conversationsShown(u.bob)
+      await openConversation(u.bob, 'alice')
+      await notice(u.bob, 'Missed call from alice').waitFor({ timeout: STEP_TIMEOUT_MS })
+      await notice(u.bob, 'You declined a call from alice').waitFor({ timeout: STEP_TIMEOUT_MS })
+      assert.equal(await u.bob.locator('li.tc-call-notice', { hasText: 'Missed call from alice' }).count(), 1)
     },
   )
 

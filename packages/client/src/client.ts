@@ -92,6 +92,13 @@ import {
   putKeyPackage,
   topUpKeyPackages,
 } from './account/key-packages.ts'
+import {
+  appendCallLog,
+  type CallLogEntry,
+  type CallLogKind,
+  checkCallLogInput,
+  listCallLog,
+} from './calls/call-log.ts'
 import { type CallKeyMaterial, CallSignalling, type TurnCredentials } from './calls/call-signalling.ts'
 import {
   applyContent,
@@ -415,6 +422,8 @@ export class TacitClient {
       send: async (id, signal) => void (await this.sendContent(id, { type: 'call', signal })),
       exportSecret: (id, label, context, length) => this.callKeyMaterial(id, label, context, length),
       turnCredentials: () => this.turnCredentials(),
+      recordCall: (id, kind, text) => this.recordCall(id, kind, text),
+      callLog: async (id) => listCallLog(this.store, await this.requireConversation(id)),
       now: () => this.now(),
       randomBytes: (n) => backend.randomBytes(n),
     })
@@ -922,6 +931,20 @@ export class TacitClient {
         })),
       }
     })
+  }
+
+  private async recordCall(id: ConversationId, kind: CallLogKind, text: string): Promise<CallLogEntry> {
+    checkCallLogInput(kind, text)
+    const c = await this.requireConversation(id)
+    const entry: CallLogEntry = {
+      id: randomHex(this.backend, 8),
+      conversationId: id,
+      kind,
+      text,
+      at: this.now(),
+    }
+    await this.store.transaction((tx) => appendCallLog(tx, c, entry))
+    return entry
   }
 
   /** GET /v1/turn-credentials (docs/operations.md §Calls: TURN): short-lived, per device. */

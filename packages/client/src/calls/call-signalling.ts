@@ -5,11 +5,14 @@
  * that epoch changes, and fetches short-lived TURN credentials from the server.
  *
  * It holds no call state: a call (WebRTC, ringing, media keys) lives in the app that uses it
- * (packages/web/src/calls/). Everything here works the same for two participants or N: a signal
+ * (packages/web/src/calls/). What the app records of how calls ended it keeps here, in this
+ * device's encrypted store (`record`, `log`: ./call-log.ts). Everything here works the same for two participants or N: a signal
  * names the one device it is for (`to`) or none (everyone).
  */
+import type { CallLogEntry, CallLogKind } from './call-log.ts'
 import { type CallSignal, CallSignalError, decodeCallSignal, encodeCallSignal, newCallId } from './signal.ts'
 
+export * from './call-log.ts'
 export * from './signal.ts'
 
 /** A call device: its user's handle and the member id inside its MLS credential. */
@@ -83,6 +86,10 @@ export interface CallPort {
     length: number,
   ): Promise<CallKeyMaterial>
   turnCredentials(): Promise<TurnCredentials>
+  /** Persists one call log entry of a conversation (call-log.ts). */
+  recordCall(conversationId: string, kind: CallLogKind, text: string): Promise<CallLogEntry>
+  /** The conversation's call log, oldest first. */
+  callLog(conversationId: string): Promise<CallLogEntry[]>
   now(): number
   randomBytes(n: number): Uint8Array
 }
@@ -143,6 +150,20 @@ export class CallSignalling {
   /** ICE servers for a call: STUN/TURN with short-lived credentials from the server (may be none). */
   turnCredentials(): Promise<TurnCredentials> {
     return this.port.turnCredentials()
+  }
+
+  /**
+   * Records how a call of the conversation ended, on this device (`call-log.ts`): the app's own
+   * words, shown again after a restart. `usage` for an unknown kind or a text over
+   * MAX_CALL_LOG_TEXT_CHARS; `not-member` for an unknown conversation.
+   */
+  record(conversationId: string, kind: CallLogKind, text: string): Promise<CallLogEntry> {
+    return this.port.recordCall(conversationId, kind, text)
+  }
+
+  /** This device's call log of the conversation, oldest first (at most MAX_CALL_LOG_ENTRIES). */
+  log(conversationId: string): Promise<CallLogEntry[]> {
+    return this.port.callLog(conversationId)
   }
 
   /** @internal Called by the client for each decrypted `call` content. */

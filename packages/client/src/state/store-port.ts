@@ -50,6 +50,11 @@ export function messagesNamespace(conversationKey: string): StoreNamespace {
   return defineNamespace(`client.m.${conversationKey}`)
 }
 
+/** The call log of one conversation (calls/call-log.ts), ordered by time. */
+export function callLogNamespace(conversationKey: string): StoreNamespace {
+  return defineNamespace(`client.l.${conversationKey}`)
+}
+
 /** Message id (hex) → local sequence key, per conversation. */
 export function messageIndexNamespace(conversationKey: string): StoreNamespace {
   return defineNamespace(`client.i.${conversationKey}`)

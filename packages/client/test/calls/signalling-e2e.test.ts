@@ -3,12 +3,21 @@
  * signal arrives as sent, attributed to the MLS-authenticated sender device; a signal that does
  * not decode is reported and kept out of the history; both sides derive the same exporter secret
  * in the same epoch, a commit raises an epoch event on both and changes the secret; a server
- * without TURN hands out no ICE servers.
+ * without TURN hands out no ICE servers; the call log a device records survives a restart and is
+ * bounded.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { CallEpochEvent, CallSignalEvent } from '../../src/calls/call-signalling.ts'
-import type { TacitClient } from '../../src/client.ts'
+import { nodeBackend } from '@tacit/crypto/node/backend'
+import {
+  type CallEpochEvent,
+  type CallSignalEvent,
+  MAX_CALL_LOG_ENTRIES,
+  MAX_CALL_LOG_TEXT_CHARS,
+} from '../../src/calls/call-signalling.ts'
+import { TacitClient } from '../../src/client.ts'
+import { ClientError } from '../../src/errors.ts'
+import { nodeTransport } from '../../src/node/ws-transport.ts'
 import { createAccount } from '../support/clients.ts'
 import { type ServerProcess, startServer, waitFor } from '../support/server.ts'
 
@@ -114,5 +123,49 @@ describe('call signalling over MLS', () => {
 
   it('hands out no ICE servers when the server has no TURN', async () => {
     assert.deepEqual(await alice.calls.turnCredentials(), { iceServers: [], expiresAt: 0 })
+  })
+
+  it('keeps the call log on the device: in order, across a restart, per conversation, bounded', async () => {
+    const other = await bob.createConversation({ members: ['alice'] })
+    const missed = await bob.calls.record(id, 'missed', 'Missed call from alice')
+    const ended = await bob.calls.record(id, 'ended', 'Call ended (0:42)')
+    await bob.calls.record(other, 'declined', 'You declined')
+    assert.match(missed.id, /^[0-9a-f]{16}$/)
+    assert.equal(missed.conversationId, id)
+    assert.ok(ended.at >= missed.at)
+
+    // The log is this device's own: nothing reached alice, and nothing became a message.
+    assert.deepEqual(await alice.calls.log(id), [])
+    assert.equal((await bob.history(id)).length, 0)
+
+    // Bad input changes nothing.
+    for (const [kind, text] of [
+      ['rang', 'x'],
+      ['missed', 'x'.repeat(MAX_CALL_LOG_TEXT_CHARS + 1)],
+    ] as const) {
+      await assert.rejects(bob.calls.record(id, kind as 'missed', text), (e: unknown) =>
+        ClientError.is(e, 'usage'),
+      )
+    }
+    await assert.rejects(bob.calls.record('no-such-conversation', 'missed', 'x'), (e: unknown) =>
+      ClientError.is(e, 'usage'),
+    )
+
+    // Bob's device restarts: the log is read back from its encrypted store.
+    const store = (bob as unknown as { store: never }).store
+    await bob.close()
+    bob = await TacitClient.open({ store, backend: nodeBackend, transport: nodeTransport() })
+    clients.push(bob)
+    assert.deepEqual(await bob.calls.log(id), [missed, ended])
+    assert.deepEqual(
+      (await bob.calls.log(other)).map((e) => [e.kind, e.text]),
+      [['declined', 'You declined']],
+    )
+
+    // Past the bound the oldest entries go.
+    for (let i = 0; i < MAX_CALL_LOG_ENTRIES; i++) await bob.calls.record(other, 'no-answer', `call ${i}`)
+    const bounded = await bob.calls.log(other)
+    assert.equal(bounded.length, MAX_CALL_LOG_ENTRIES)
+    assert.deepEqual([bounded[0]!.text, bounded.at(-1)!.text], ['call 0', `call ${MAX_CALL_LOG_ENTRIES - 1}`])
   })
 })

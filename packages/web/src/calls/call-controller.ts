@@ -14,9 +14,12 @@
  * Media is SFrame-encrypted on every frame with keys from the MLS exporter of the conversation's
  * current epoch (RFC 9605 §5.2), re-keyed whenever the epoch changes. One call at a time: an
  * invite during a call is answered `busy`. Unanswered, declined and refused calls leave a notice
- * in the conversation (kept in memory for this session).
+ * in the conversation, kept in its call log in the device's encrypted store (`client.calls.record`)
+ * so that a reload shows it again.
  */
 import type {
+  CallLogEntry,
+  CallLogKind,
   CallMedia,
   CallPeer,
   CallSignal,
@@ -38,8 +41,11 @@ const CALLEE_RING_GUARD_MS = 10_000
 export const CONNECT_TIMEOUT_MS = 30_000
 /** Remote candidates kept until our connection exists. */
 const MAX_EARLY_CANDIDATES = 64
-/** Notices kept per session (newest win). */
-export const MAX_CALL_NOTICES = 200
+/**
+ * Notices held in memory (newest win): the call logs of the conversations opened this session,
+ * each at most MAX_CALL_LOG_ENTRIES as the SDK keeps them.
+ */
+export const MAX_CALL_NOTICES = 2_000
 
 export type CallPhase = 'outgoing' | 'incoming' | 'connecting' | 'active'
 
@@ -59,10 +65,11 @@ export interface CallState {
   readonly startedAt: number
 }
 
-export type CallNoticeKind = 'missed' | 'no-answer' | 'declined' | 'busy' | 'refused' | 'failed' | 'ended'
+export type CallNoticeKind = CallLogKind
 
+/** One entry of a conversation's call log (the SDK keeps it in the device's encrypted store). */
 export interface CallNotice {
-  readonly key: number
+  readonly key: string
   readonly conversationId: string
   readonly kind: CallNoticeKind
   readonly text: string
@@ -102,6 +109,8 @@ export class CallController {
   private live: Live | null = null
   private noticeList: CallNotice[] = []
   private nextNoticeKey = 1
+  /** Conversations whose stored call log was read (or is being read) into `noticeList`. */
+  private readonly loadedLogs = new Set<string>()
   private readonly listeners = new ChangeListeners()
   /** Text of the last call that ended badly, until dismissed (e.g. a refused fingerprint). */
   private problem: string | null = null
@@ -125,7 +134,9 @@ export class CallController {
     return this.problem
   }
 
+  /** The conversation's call log; the first call reads it from the store and notifies when it has. */
   notices(conversationId: string): CallNotice[] {
+    if (!this.loadedLogs.has(conversationId)) this.loadLog(conversationId)
     return this.noticeList.filter((n) => n.conversationId === conversationId)
   }
 
@@ -148,11 +159,38 @@ export class CallController {
     this.changed()
   }
 
+  /** Records the notice in the conversation's call log, so that it is still there after a reload. */
   private notice(conversationId: string, kind: CallNoticeKind, text: string): void {
-    this.noticeList = [
-      ...this.noticeList,
-      { key: this.nextNoticeKey++, conversationId, kind, text, at: Date.now() },
-    ].slice(-MAX_CALL_NOTICES)
+    const at = Date.now()
+    this.client.calls.record(conversationId, kind, text).then(
+      (entry) => this.addNotices([entry]),
+      // Not stored (the store refused, or the conversation is gone): shown for this session only.
+      () => this.addNotices([{ key: `session-${this.nextNoticeKey++}`, conversationId, kind, text, at }]),
+    )
+  }
+
+  private loadLog(conversationId: string): void {
+    this.loadedLogs.add(conversationId)
+    this.client.calls.log(conversationId).then(
+      (entries) => this.addNotices(entries),
+      () => {
+        // Nothing to show from the store; this session's notices still appear.
+      },
+    )
+  }
+
+  /** Adds notices (a call log entry's id is its key), once each, in time order. */
+  private addNotices(entries: readonly (CallNotice | CallLogEntry)[]): void {
+    const known = new Set(this.noticeList.map((n) => n.key))
+    const fresh: CallNotice[] = []
+    for (const e of entries) {
+      const key = 'key' in e ? e.key : e.id
+      if (known.has(key)) continue
+      known.add(key)
+      fresh.push({ key, conversationId: e.conversationId, kind: e.kind, text: e.text, at: e.at })
+    }
+    if (fresh.length === 0) return
+    this.noticeList = [...this.noticeList, ...fresh].sort((a, b) => a.at - b.at).slice(-MAX_CALL_NOTICES)
     this.changed()
   }
 

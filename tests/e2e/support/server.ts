@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SERVER_NODE_FLAGS } from '../../../packages/server/src/node-flags.ts'
 
 export const REPO_ROOT = new URL('../../../', import.meta.url).pathname
 const MAIN = join(REPO_ROOT, 'packages/server/src/main.ts')
@@ -83,6 +84,7 @@ async function startOnce(options: E2eServerOptions): Promise<E2eServer> {
   const child = spawn(
     process.execPath,
     [
+      ...SERVER_NODE_FLAGS,
       ...(options.nodeArgs ?? []),
       '--import',
       'tsx',

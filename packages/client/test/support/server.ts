@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SERVER_NODE_FLAGS } from '../../../server/src/node-flags.ts'
 
 export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname
 const MAIN = join(REPO_ROOT, 'packages/server/src/main.ts')
@@ -52,7 +53,19 @@ export async function startServer(options: { postgresSchema?: string } = {}): Pr
     : []
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...storage],
+    [
+      ...SERVER_NODE_FLAGS,
+      '--import',
+      'tsx',
+      MAIN,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      ...storage,
+    ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let stdout = ''

@@ -3,19 +3,19 @@
  * random port, on SQLite in a temporary folder or on PostgreSQL in a fresh schema (dropped by
  * `stop`); invites from its admin command. Every wait is bounded; `stop` kills what it started.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SERVER_NODE_FLAGS } from '../../../packages/server/src/node-flags.ts'
+import {
+  runAdmin,
+  type SpawnedServer,
+  spawnServer,
+} from '../../../packages/server/test/support/spawn-server.ts'
 
-export const REPO_ROOT = new URL('../../../', import.meta.url).pathname
-const MAIN = join(REPO_ROOT, 'packages/server/src/main.ts')
-const ADMIN = join(REPO_ROOT, 'packages/server/src/admin.ts')
+export { REPO_ROOT } from '../../../packages/server/test/support/spawn-server.ts'
 /** Generous: the machine is shared and each process compiles through tsx. */
 export const START_TIMEOUT_MS = 60_000
-const ADMIN_TIMEOUT_MS = 60_000
-const STOP_TIMEOUT_MS = 10_000
 export const POSTGRES_URL = process.env.TACIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 export interface E2eServerOptions {
@@ -44,28 +44,6 @@ function storageArgs(o: E2eServerOptions): string[] {
   return o.postgresSchema ? ['--postgres-url', POSTGRES_URL, '--postgres-schema', o.postgresSchema] : []
 }
 
-function runAdmin(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ADMIN, ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (d: Buffer) => {
-    stdout += d.toString()
-  })
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  const timer = setTimeout(() => child.kill('SIGKILL'), ADMIN_TIMEOUT_MS)
-  return new Promise((resolve) =>
-    child.once('close', (status) => {
-      clearTimeout(timer)
-      resolve({ status, stdout, stderr })
-    }),
-  )
-}
-
 export async function startE2eServer(options: E2eServerOptions = {}): Promise<E2eServer> {
   let lastError: unknown
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
@@ -81,64 +59,29 @@ export async function startE2eServer(options: E2eServerOptions = {}): Promise<E2
 async function startOnce(options: E2eServerOptions): Promise<E2eServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tacit-e2e-'))
   const storage = storageArgs(options)
-  const child = spawn(
-    process.execPath,
-    [
-      ...SERVER_NODE_FLAGS,
-      ...(options.nodeArgs ?? []),
-      '--import',
-      'tsx',
-      MAIN,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      ...storage,
-      ...(options.extraArgs ?? []),
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let stdout = ''
-  let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-8192)
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-    const code = await exited
-    clearTimeout(timer)
-    return code
-  }
-  let port: number
+  let server: SpawnedServer
   try {
-    port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), START_TIMEOUT_MS)
-      child.stdout!.on('data', (d: Buffer) => {
-        stdout += d.toString()
-        const m = /"event":"listening".*?"port":(\d+)/.exec(stdout)
-        if (m) {
-          clearTimeout(timer)
-          stdout = ''
-          resolve(Number(m[1]))
-        }
-        // Keep only the unfinished tail: the server logs one JSON line per event.
-        if (stdout.length > 65536) stdout = stdout.slice(-4096)
-      })
-      child.once('exit', () => {
-        clearTimeout(timer)
-        reject(new Error(`server exited: ${stderr}`))
-      })
+    server = await spawnServer({
+      args: [
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        ...storage,
+        ...(options.extraArgs ?? []),
+      ],
+      nodeArgs: options.nodeArgs ?? [],
+      startTimeoutMs: START_TIMEOUT_MS,
     })
   } catch (error) {
-    await kill()
     rmSync(dataDir, { recursive: true, force: true })
     if (options.postgresSchema) await dropSchema(options.postgresSchema)
     throw error
   }
+  const port = server.port
+  const child = server.child
   const url = `http://127.0.0.1:${port}`
   return {
     url,
@@ -162,7 +105,7 @@ async function startOnce(options: E2eServerOptions): Promise<E2eServer> {
       return 0
     },
     async stop() {
-      const code = await kill()
+      const code = await server.stop()
       rmSync(dataDir, { recursive: true, force: true })
       if (options.postgresSchema) await dropSchema(options.postgresSchema)
       return code

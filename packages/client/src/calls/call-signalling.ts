@@ -6,8 +6,8 @@
  *
  * It holds no call state: a call (WebRTC, ringing, media keys) lives in the app that uses it
  * (packages/web/src/calls/). What the app records of how calls ended it keeps here, in this
- * device's encrypted store (`record`, `log`: ./call-log.ts). Everything here works the same for two participants or N: a signal
- * names the one device it is for (`to`) or none (everyone).
+ * device's encrypted store (`record`, `log`: ./call-log.ts). Everything here works the same for
+ * two participants or N: a signal names the one device it is for (`to`) or none (everyone).
  */
 import type { CallLogEntry, CallLogKind } from './call-log.ts'
 import { type CallSignal, CallSignalError, decodeCallSignal, encodeCallSignal, newCallId } from './signal.ts'
@@ -154,8 +154,8 @@ export class CallSignalling {
 
   /**
    * Records how a call of the conversation ended, on this device (`call-log.ts`): the app's own
-   * words, shown again after a restart. `usage` for an unknown kind or a text over
-   * MAX_CALL_LOG_TEXT_CHARS; `not-member` for an unknown conversation.
+   * words, shown again after a restart. `usage` for an unknown kind, a text over
+   * MAX_CALL_LOG_TEXT_CHARS or an unknown conversation; nothing is written then.
    */
   record(conversationId: string, kind: CallLogKind, text: string): Promise<CallLogEntry> {
     return this.port.recordCall(conversationId, kind, text)

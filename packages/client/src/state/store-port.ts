@@ -50,7 +50,7 @@ export function messagesNamespace(conversationKey: string): StoreNamespace {
   return defineNamespace(`client.m.${conversationKey}`)
 }
 
-/** The call log of one conversation (calls/call-log.ts), ordered by time. */
+/** The call log of one conversation (calls/call-log.ts), keyed by a local sequence number. */
 export function callLogNamespace(conversationKey: string): StoreNamespace {
   return defineNamespace(`client.l.${conversationKey}`)
 }

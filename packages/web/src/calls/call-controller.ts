@@ -105,6 +105,11 @@ export function callControllerFor(client: TacitClient): CallController {
   return c
 }
 
+/** A call log entry as a notice: its id is the key. */
+function noticeOf(e: CallLogEntry): CallNotice {
+  return { key: e.id, conversationId: e.conversationId, kind: e.kind, text: e.text, at: e.at }
+}
+
 export class CallController {
   private live: Live | null = null
   private noticeList: CallNotice[] = []
@@ -163,7 +168,7 @@ export class CallController {
   private notice(conversationId: string, kind: CallNoticeKind, text: string): void {
     const at = Date.now()
     this.client.calls.record(conversationId, kind, text).then(
-      (entry) => this.addNotices([entry]),
+      (entry) => this.addNotices([noticeOf(entry)]),
       // Not stored (the store refused, or the conversation is gone): shown for this session only.
       () => this.addNotices([{ key: `session-${this.nextNoticeKey++}`, conversationId, kind, text, at }]),
     )
@@ -172,22 +177,21 @@ export class CallController {
   private loadLog(conversationId: string): void {
     this.loadedLogs.add(conversationId)
     this.client.calls.log(conversationId).then(
-      (entries) => this.addNotices(entries),
+      (entries) => this.addNotices(entries.map(noticeOf)),
       () => {
         // Nothing to show from the store; this session's notices still appear.
       },
     )
   }
 
-  /** Adds notices (a call log entry's id is its key), once each, in time order. */
-  private addNotices(entries: readonly (CallNotice | CallLogEntry)[]): void {
+  /** Adds notices, once each (by key), in time order. */
+  private addNotices(notices: readonly CallNotice[]): void {
     const known = new Set(this.noticeList.map((n) => n.key))
     const fresh: CallNotice[] = []
-    for (const e of entries) {
-      const key = 'key' in e ? e.key : e.id
-      if (known.has(key)) continue
-      known.add(key)
-      fresh.push({ key, conversationId: e.conversationId, kind: e.kind, text: e.text, at: e.at })
+    for (const n of notices) {
+      if (known.has(n.key)) continue
+      known.add(n.key)
+      fresh.push(n)
     }
     if (fresh.length === 0) return
     this.noticeList = [...this.noticeList, ...fresh].sort((a, b) => a.at - b.at).slice(-MAX_CALL_NOTICES)

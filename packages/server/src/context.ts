@@ -27,6 +27,11 @@ export interface ServerPolicy {
   readonly authTimeoutMs: number
   /** Requests one connection may have in flight; beyond, the server stops reading from it. */
   readonly maxPendingPerConnection: number
+  /**
+   * Requests all connections of this process may have in flight; beyond, a connection that takes
+   * in one more stops reading until the count is back to half (ws/intake.ts).
+   */
+  readonly maxRequestsInFlight: number
   /** TURN relay for calls (http/turn-routes.ts); absent or null: no TURN credentials handed out. */
   readonly turn?: TurnConfig | null
 }
@@ -59,4 +64,5 @@ export const DEFAULT_POLICY: ServerPolicy = {
   deliveryWindowBytes: 8 * 1024 * 1024,
   authTimeoutMs: 10_000,
   maxPendingPerConnection: 256,
+  maxRequestsInFlight: 4_096,
 }

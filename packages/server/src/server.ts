@@ -135,7 +135,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       notifier = createLocalNotifier()
     }
   }
-  const registry = new ConnectionRegistry()
+  const registry = new ConnectionRegistry(config.policy.maxRequestsInFlight)
   let shuttingDown = false
   const ctx = createContext(config, storage, notifier, log, now, {
     shuttingDown: () => shuttingDown,

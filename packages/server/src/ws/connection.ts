@@ -82,7 +82,10 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
   private pending = 0
   private idleWaiters: (() => void)[] = []
   private readonly finishTask = () => this.finish()
+  /** Not reading from the socket: too many requests of its own in flight, or held by the intake gate. */
   private paused = false
+  private pendingFull = false
+  private heldByGate = false
 
   // Delivery state.
   private readonly inFlight = new Map<bigint, number>()
@@ -147,6 +150,7 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
     this.unsubscribe = null
     if (this.resyncTimer) clearInterval(this.resyncTimer)
     if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.registry.intake.forget(this)
     this.registry.remove(this)
   }
 
@@ -267,16 +271,19 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
   }
 
   /**
-   * Counts a request until it is answered, and bounds the requests in flight per connection by
-   * no longer reading from the socket. A counter and one `then`, not a set of promises: this
-   * runs for every frame.
+   * Counts a request until it is answered, here and in the process's intake gate, and bounds the
+   * requests in flight — this connection's, and all connections' together (intake.ts) — by no
+   * longer reading from the socket. A counter and one `then`, not a set of promises: this runs
+   * for every frame.
    */
   private track(task: Promise<void>, onError: (error: unknown) => void): void {
     this.pending++
-    if (!this.paused && this.pending >= this.ctx.policy.maxPendingPerConnection) {
-      this.paused = true
-      this.ws.pause()
+    if (this.registry.intake.begin() && !this.heldByGate && !this.closed) {
+      this.heldByGate = true
+      this.registry.intake.hold(this)
     }
+    if (!this.pendingFull && this.pending >= this.ctx.policy.maxPendingPerConnection) this.pendingFull = true
+    this.applyPause()
     task.then(this.finishTask, (error: unknown) => {
       onError(error)
       this.finish()
@@ -285,13 +292,28 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
 
   private finish(): void {
     this.pending--
-    if (this.paused && this.pending <= this.ctx.policy.maxPendingPerConnection / 2) {
-      this.paused = false
-      if (!this.closed) this.ws.resume()
+    if (this.pendingFull && this.pending <= this.ctx.policy.maxPendingPerConnection / 2) {
+      this.pendingFull = false
+      this.applyPause()
     }
+    this.registry.intake.end()
     if (this.pending === 0 && this.idleWaiters.length > 0) {
       for (const resolve of this.idleWaiters.splice(0)) resolve()
     }
+  }
+
+  /** The intake gate has room again (intake.ts). */
+  release(): void {
+    this.heldByGate = false
+    this.applyPause()
+  }
+
+  private applyPause(): void {
+    const pause = this.pendingFull || this.heldByGate
+    if (pause === this.paused || this.closed) return
+    this.paused = pause
+    if (pause) this.ws.pause()
+    else this.ws.resume()
   }
 
   /** Never throws: a synchronous failure becomes the rejected promise (answered as an error frame). */

@@ -4,6 +4,7 @@
  */
 
 import type { MailboxEntry } from '../storage/storage.ts'
+import { IntakeGate } from './intake.ts'
 
 export interface LiveConnection {
   readonly deviceId: string | null
@@ -22,6 +23,12 @@ export interface LiveConnection {
 export class ConnectionRegistry {
   readonly all = new Set<LiveConnection>()
   private readonly byDevice = new Map<string, Set<LiveConnection>>()
+  /** Requests in flight across every connection here (intake.ts). */
+  readonly intake: IntakeGate
+
+  constructor(maxRequestsInFlight: number) {
+    this.intake = new IntakeGate(maxRequestsInFlight)
+  }
 
   add(connection: LiveConnection): void {
     this.all.add(connection)

@@ -79,7 +79,67 @@ describe('sqlite storage: migrations and files', () => {
         versions.map((v) => (v as { version: number }).version),
         SQLITE_MIGRATIONS.map((m) => m.version),
       )
-      assert.equal(SQLITE_SCHEMA_VERSION, 2)
+      assert.equal(SQLITE_SCHEMA_VERSION, 3)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('upgrades v2 mailboxes to payload reference counts (migration 3), which acks and sweeps then use', async () => {
+    const dir = tempDir()
+    try {
+      const path = join(dir, 'tacit.db')
+      const v2 = new Database(path)
+      assert.equal(migrateSqlite(v2, SQLITE_MIGRATIONS.slice(0, 2)), 2)
+      v2.prepare("INSERT INTO accounts (handle, identity_key, created_at) VALUES ('alice', x'01', 5)").run()
+      const device = v2.prepare(
+        "INSERT INTO devices (device_id, handle, signature_key, credential, created_at, next_seq, mailbox_count) VALUES (?, 'alice', x'02', x'03', 5, ?, ?)",
+      )
+      device.run('d0', 3, 2)
+      device.run('d1', 2, 1)
+      device.run('d2', 2, 1)
+      const payload = v2.prepare(
+        'INSERT INTO payloads (id, payload, received_at, expires_at) VALUES (?, ?, 5, ?)',
+      )
+      payload.run(1, Buffer.from('shared'), 1e12) // to d0 and d1
+      payload.run(2, Buffer.from('own'), 1e12) // to d0
+      payload.run(3, Buffer.from('old'), 10) // to d2, expired at 10
+      const row = v2.prepare('INSERT INTO mailbox (device_id, seq, payload_id) VALUES (?, ?, ?)')
+      row.run('d0', 1, 1)
+      row.run('d1', 1, 1)
+      row.run('d0', 2, 2)
+      row.run('d2', 1, 3)
+      v2.close()
+
+      const s = await openSqliteStorage(path)
+      const check = new Database(path, { readonly: true })
+      const refs = check.prepare('SELECT id, refs, recipients FROM payloads ORDER BY id').all()
+      assert.deepEqual(refs, [
+        { id: 1, refs: 2, recipients: '[["d0",1],["d1",1]]' },
+        { id: 2, refs: 1, recipients: '[["d0",2]]' },
+        { id: 3, refs: 1, recipients: '[["d2",1]]' },
+      ])
+      assert.deepEqual(
+        check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'mailbox_by_payload'").get(),
+        { n: 0 },
+      )
+      check.close()
+
+      // The shared payload stays until its last mailbox row is acknowledged.
+      assert.equal(await s.ack('d0', [1n]), 1)
+      assert.equal(await s.countRows('payloads'), 3)
+      assert.equal(await s.ack('d1', [1n]), 1)
+      assert.equal(await s.countRows('payloads'), 2)
+      const left = await s.fetchMailbox('d0', 0n, 10, 100)
+      assert.deepEqual(
+        left.map((e) => [e.seq, new TextDecoder().decode(e.payload)]),
+        [[2n, 'own']],
+      )
+      // The expired one is found from its payload row and swept with its mailbox row.
+      assert.equal((await s.sweepExpired(100)).envelopes, 1)
+      assert.equal(await s.countRows('payloads'), 1)
+      assert.equal(await s.countRows('mailbox'), 1)
+      await s.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -34,6 +34,21 @@ export function mapSqliteError(error: unknown): StorageError {
   return new StorageError('unavailable', 'the database failed', { cause: error })
 }
 
+/**
+ * Lowers the reference count of each payload by the mailbox rows of it just deleted, and deletes
+ * the payloads that no mailbox row references any more (migration 3). One statement for the
+ * common case: a payload whose last reference went.
+ */
+export function releasePayloads(
+  freed: ReadonlyMap<number, number>,
+  stmt: (sql: string) => Database.Statement,
+): void {
+  if (freed.size === 0) return
+  const drop = stmt('DELETE FROM payloads WHERE id = ? AND refs <= ?')
+  const lower = stmt('UPDATE payloads SET refs = refs - ? WHERE id = ?')
+  for (const [id, n] of freed) if (drop.run(id, n).changes === 0) lower.run(n, id)
+}
+
 export class SqliteMailboxWriter {
   readonly #db: Database.Database
   readonly #capacity: number
@@ -79,22 +94,38 @@ export class SqliteMailboxWriter {
       }
     }
     const plan = planMailboxBatch(calls, states, this.#capacity)
+    // Each payload row counts and lists the mailbox rows that reference it (migration 3).
+    const refs = new Array<number>(plan.payloads.length).fill(0)
+    const recipients = plan.payloads.map((): [DeviceId, number][] => [])
+    for (const row of plan.rows) {
+      refs[row.payload]!++
+      recipients[row.payload]!.push([row.deviceId, row.seq])
+    }
     const insertPayload = this.#stmt(
-      'INSERT INTO payloads (payload, received_at, expires_at) VALUES (?, ?, ?)',
+      'INSERT INTO payloads (payload, received_at, expires_at, refs, recipients) VALUES (?, ?, ?, ?, ?)',
     )
     const payloadIds = plan.payloads.map(
-      (p) => insertPayload.run(toBuffer(p.payload), p.receivedAt, p.expiresAt).lastInsertRowid,
+      (p, i) =>
+        insertPayload.run(
+          toBuffer(p.payload),
+          p.receivedAt,
+          p.expiresAt,
+          refs[i]!,
+          JSON.stringify(recipients[i]!),
+        ).lastInsertRowid,
     )
     const insertRow = this.#stmt('INSERT INTO mailbox (device_id, seq, payload_id) VALUES (?, ?, ?)')
     for (const row of plan.rows) insertRow.run(row.deviceId, row.seq, payloadIds[row.payload]!)
     const deleteRow = this.#stmt('DELETE FROM mailbox WHERE device_id = ? AND seq = ? RETURNING payload_id')
     const deleted: { deviceId: DeviceId; seq: number }[] = []
-    const freed = new Set<number>()
+    /** Payload id -> mailbox rows of it deleted in this batch. */
+    const freed = new Map<number, number>()
     for (const a of plan.acks) {
       const r = deleteRow.get(a.deviceId, a.seq) as Row | undefined
       if (r === undefined) continue
       deleted.push({ deviceId: a.deviceId, seq: a.seq })
-      freed.add(toNumber(r.payload_id))
+      const id = toNumber(r.payload_id)
+      freed.set(id, (freed.get(id) ?? 0) + 1)
     }
     creditAcks(plan, deleted, states)
     const updateState = this.#stmt('UPDATE devices SET next_seq = ?, mailbox_count = ? WHERE device_id = ?')
@@ -102,10 +133,7 @@ export class SqliteMailboxWriter {
       const s = states.get(id)!
       updateState.run(s.nextSeq, s.count, id)
     }
-    const deletePayload = this.#stmt(
-      'DELETE FROM payloads WHERE id = ? AND NOT EXISTS (SELECT 1 FROM mailbox WHERE payload_id = ?)',
-    )
-    for (const id of freed) deletePayload.run(id, id)
+    releasePayloads(freed, (sql) => this.#stmt(sql))
     return plan.results
   }
 }

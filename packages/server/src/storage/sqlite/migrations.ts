@@ -3,7 +3,9 @@
  * it in `schema_version`, so an interrupted upgrade leaves the previous version intact. Never edit a
  * shipped step: add the next one.
  *
- * Mailbox rows reference one payload row each (fan-out stores the bytes once) and carry no sender.
+ * Mailbox rows reference one payload row each (fan-out stores the bytes once) and carry no sender;
+ * since version 3 a payload row counts (`refs`) and lists (`recipients`) the mailbox rows that
+ * reference it.
  * `devices.next_seq` / `devices.mailbox_count` make seqs per mailbox strictly increasing in commit
  * order and let `enqueue` enforce MAX_MAILBOX_ENTRIES without counting rows.
  */
@@ -102,6 +104,26 @@ CREATE TABLE blob_chunks (
   data BLOB NOT NULL,
   UNIQUE (blob_id, chunk_start)
 );
+`,
+  },
+  {
+    // Decision 0017. A payload row counts the mailbox rows that reference it (refs) and lists them
+    // (recipients: a JSON array of [device_id, seq]), so acknowledging an envelope drops its payload
+    // by id when the count reaches zero, and the sweep finds an expired payload's mailbox rows from
+    // the payload itself. The index from mailbox rows to payloads existed only for those two
+    // questions; without it, every stored and every acknowledged envelope writes one index entry
+    // less.
+    version: 3,
+    name: 'payload reference counts instead of the mailbox_by_payload index',
+    sql: `
+ALTER TABLE payloads ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE payloads ADD COLUMN recipients TEXT NOT NULL DEFAULT '[]';
+UPDATE payloads SET
+  refs = (SELECT count(*) FROM mailbox m WHERE m.payload_id = payloads.id),
+  recipients = (SELECT json_group_array(json_array(m.device_id, m.seq)) FROM mailbox m
+                WHERE m.payload_id = payloads.id);
+DELETE FROM payloads WHERE refs = 0;
+DROP INDEX mailbox_by_payload;
 `,
   },
 ]

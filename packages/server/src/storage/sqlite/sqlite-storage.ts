@@ -60,7 +60,7 @@ import {
   checkRange,
   checkUpload,
 } from '../validate.ts'
-import { mapSqliteError, SqliteMailboxWriter } from './mailbox-writer.ts'
+import { mapSqliteError, releasePayloads, SqliteMailboxWriter } from './mailbox-writer.ts'
 import { SQLITE_MIGRATIONS } from './migrations.ts'
 import { SqliteWriterThread } from './writer-thread.ts'
 
@@ -380,11 +380,13 @@ export class SqliteStorage implements Storage {
         deviceId,
       )
       // Payloads only this mailbox references go with it; shared ones stay for the other recipients.
-      this.#stmt(
-        `DELETE FROM payloads WHERE id IN (SELECT payload_id FROM mailbox WHERE device_id = ?)
-           AND NOT EXISTS (SELECT 1 FROM mailbox m WHERE m.payload_id = payloads.id AND m.device_id <> ?)`,
-      ).run(deviceId, deviceId)
+      const freed = new Map<number, number>()
+      const held = this.#stmt(
+        'SELECT payload_id, count(*) AS n FROM mailbox WHERE device_id = ? GROUP BY payload_id',
+      ).all(deviceId) as Row[]
+      for (const r of held) freed.set(num(r.payload_id), num(r.n))
       this.#stmt('DELETE FROM mailbox WHERE device_id = ?').run(deviceId)
+      releasePayloads(freed, (sql) => this.#stmt(sql))
       this.#stmt('DELETE FROM key_packages WHERE device_id = ?').run(deviceId)
       this.#stmt('DELETE FROM sessions WHERE device_id = ?').run(deviceId)
       this.#stmt('DELETE FROM delivery_tokens WHERE device_id = ?').run(deviceId)
@@ -757,26 +759,32 @@ export class SqliteStorage implements Storage {
   sweepExpired(now: number): Promise<{ envelopes: number; blobs: number; sessions: number }> {
     return this.#write(() => {
       checkInteger(now, 'now')
-      const expired = this.#stmt(
-        `SELECT m.device_id, m.seq, m.payload_id FROM payloads p JOIN mailbox m ON m.payload_id = p.id
-          WHERE p.expires_at <= ? LIMIT ?`,
-      ).all(now, MAX_SWEEP_ROWS) as Row[]
+      // Expired payloads, each with the mailbox rows still holding it (its recipients list: the
+      // rows already acknowledged are gone and delete nothing). At most MAX_SWEEP_ROWS mailbox
+      // rows per sweep (plus one payload's fan-out); the rest wait for the next.
+      const expired = this.#stmt('SELECT id, recipients FROM payloads WHERE expires_at <= ? LIMIT ?').all(
+        now,
+        MAX_SWEEP_ROWS,
+      ) as Row[]
       const perDevice = new Map<string, number>()
       const deleteRow = this.#stmt('DELETE FROM mailbox WHERE device_id = ? AND seq = ?')
-      for (const r of expired) {
-        deleteRow.run(r.device_id, r.seq)
-        const id = r.device_id as string
-        perDevice.set(id, (perDevice.get(id) ?? 0) + 1)
+      const deletePayload = this.#stmt('DELETE FROM payloads WHERE id = ?')
+      let visited = 0
+      let envelopes = 0
+      for (const p of expired) {
+        if (visited >= MAX_SWEEP_ROWS) break
+        for (const [deviceId, seq] of parseRecipients(p.recipients)) {
+          visited++
+          if (deleteRow.run(deviceId, seq).changes === 0) continue
+          envelopes++
+          perDevice.set(deviceId, (perDevice.get(deviceId) ?? 0) + 1)
+        }
+        deletePayload.run(p.id)
       }
       const lower = this.#stmt(
         'UPDATE devices SET mailbox_count = max(0, mailbox_count - ?) WHERE device_id = ?',
       )
       for (const [id, n] of perDevice) lower.run(n, id)
-      // Expired payloads no mailbox references any more (fully swept above, or orphaned).
-      this.#stmt(
-        `DELETE FROM payloads WHERE id IN (SELECT id FROM payloads p WHERE p.expires_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM mailbox m WHERE m.payload_id = p.id) LIMIT ?)`,
-      ).run(now, MAX_SWEEP_ROWS)
       const blobIds = this.#stmt('SELECT blob_id FROM blobs WHERE expires_at <= ? LIMIT ?').all(
         now,
         MAX_SWEEP_BLOBS,
@@ -791,9 +799,18 @@ export class SqliteStorage implements Storage {
       this.#stmt(
         'DELETE FROM invites WHERE code_hash IN (SELECT code_hash FROM invites WHERE expires_at <= ? LIMIT ?)',
       ).run(now, MAX_SWEEP_ROWS)
-      return { envelopes: expired.length, blobs: blobIds.length, sessions }
+      return { envelopes, blobs: blobIds.length, sessions }
     })
   }
+}
+
+/** A payload row's `recipients` (migration 3): [device_id, seq] pairs, as the writer stored them. */
+function parseRecipients(value: unknown): [string, number][] {
+  const list: unknown = typeof value === 'string' ? JSON.parse(value) : []
+  if (!Array.isArray(list)) return []
+  return list.filter(
+    (e): e is [string, number] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number',
+  )
 }
 
 function toDevice(r: Row): Device {

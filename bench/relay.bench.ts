@@ -16,7 +16,8 @@
  * Flags: --json (one JSON object on the last line), --clients N, --servers ceiling,sqlite,postgres,
  * --measure-ms N, --sizes 256,4096, --rate N (offered rate of the latency phase; 5,000 by default,
  * the issue's figure — a lower one measures CPU per envelope on a machine too loaded for 5,000/s),
- * --modes throughput,rate, --generators N (load generator processes, 2 by default).
+ * --modes throughput,rate, --generators N (load generator processes, 2 by default), --warmup-ms N
+ * (3,000 by default).
  * Env: TACIT_SERVER_NODE_FLAGS (server process), TACIT_LOAD_NODE_FLAGS (generator processes).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
@@ -38,6 +39,14 @@ const ROOT = new URL('..', import.meta.url).pathname
 const BENCH = join(ROOT, 'bench')
 
 export const OFFERED_RATE = 5_000
+/**
+ * Warm-up before each measured interval. The server process is new for each backend, and its first
+ * phase ran JIT compilation on V8's helper threads through its first 4–5 s of load (`--trace-opt`:
+ * 80–190 functions optimised per second, none from the sixth second on), which the server's CPU
+ * counts; the ceiling, a few dozen lines, is compiled within a second. 3 s keeps most of that
+ * start-up out of the steady state the ratios are about (docs/benchmarks.md, Relay, sixth round).
+ */
+const WARMUP_MS = 3_000
 const WINDOW = 8
 /** Longest wait after a phase for its backlog to be delivered before the next phase starts. */
 const DRAIN_MS = 20_000
@@ -76,7 +85,7 @@ function parseOptions(argv: readonly string[]): Options {
     servers: (value('--servers') ?? 'ceiling,sqlite,postgres').split(','),
     sizes: (value('--sizes') ?? '256,4096').split(',').map(Number),
     measureMs: Number(value('--measure-ms') ?? 4000),
-    warmupMs: Number(value('--warmup-ms') ?? 1000),
+    warmupMs: Number(value('--warmup-ms') ?? WARMUP_MS),
     rate: Number(value('--rate') ?? OFFERED_RATE),
     modes: (value('--modes') ?? 'throughput,rate')
       .split(',')

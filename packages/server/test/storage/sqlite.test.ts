@@ -7,7 +7,11 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/storage/sqlite/migrations.ts'
-import { migrateSqlite, openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.ts'
+import {
+  migrateSqlite,
+  openSqliteStorage,
+  SQLITE_PAGE_BYTES,
+} from '../../src/storage/sqlite/sqlite-storage.ts'
 import { StorageError } from '../../src/storage/storage.ts'
 import { type InspectableStorage, runStorageContract, type StorageHarness } from './contract.ts'
 
@@ -164,6 +168,32 @@ describe('sqlite storage: migrations and files', () => {
       openSqliteStorage(join(tmpdir(), 'tacit-no-such-dir', 'x', 'tacit.db')),
       (e: unknown) => StorageError.is(e, 'unavailable'),
     )
+  })
+
+  it('creates a database with 16 KiB pages, and opens one with 4 KiB pages as it is', async () => {
+    const dir = tempDir()
+    try {
+      const fresh = join(dir, 'fresh.db')
+      const s = await openSqliteStorage(fresh)
+      await s.close()
+      const a = new Database(fresh, { readonly: true })
+      assert.equal(a.pragma('page_size', { simple: true }), SQLITE_PAGE_BYTES)
+      a.close()
+
+      const old = join(dir, 'old.db')
+      const v1 = new Database(old)
+      v1.pragma('page_size = 4096')
+      migrateSqlite(v1)
+      v1.close()
+      const t = await openSqliteStorage(old)
+      assert.equal(await t.getAccount('nobody'), null)
+      await t.close()
+      const b = new Database(old, { readonly: true })
+      assert.equal(b.pragma('page_size', { simple: true }), 4096)
+      b.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('uses WAL and synchronous=FULL', async () => {

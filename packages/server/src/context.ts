@@ -29,7 +29,8 @@ export interface ServerPolicy {
   readonly maxPendingPerConnection: number
   /**
    * Requests all connections of this process may have in flight; beyond, a connection that takes
-   * in one more stops reading until the count is back to half (ws/intake.ts).
+   * in one more stops reading until the count is back to half (ws/intake.ts). Two group-commit
+   * batches' worth by default: one committing, one filling.
    */
   readonly maxRequestsInFlight: number
   /** TURN relay for calls (http/turn-routes.ts); absent or null: no TURN credentials handed out. */
@@ -64,5 +65,5 @@ export const DEFAULT_POLICY: ServerPolicy = {
   deliveryWindowBytes: 8 * 1024 * 1024,
   authTimeoutMs: 10_000,
   maxPendingPerConnection: 256,
-  maxRequestsInFlight: 4_096,
+  maxRequestsInFlight: 16_384,
 }

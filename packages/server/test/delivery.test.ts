@@ -5,65 +5,38 @@
  * order and never twice.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { parseConfig } from '../src/config.ts'
-import { createMemoryLogger } from '../src/logger.ts'
-import { createInviteCode, openConfiguredStorage, type RunningServer, startServer } from '../src/server.ts'
-import type { Storage } from '../src/storage/storage.ts'
-import { ApiClient } from './support/api-client.ts'
+import { interceptStorage, newInvite, startTestServer, type TestServer } from './support/test-server.ts'
 import { WsTestClient } from './support/ws-client.ts'
 
 /** Small, so a burst overflows it. */
 const WINDOW = 4
 
-let server: RunningServer
-let api: ApiClient
-let wsUrl: string
-let dataDir: string
+let t: TestServer
 const reads = { fetchMailbox: 0 }
 const clients: WsTestClient[] = []
 
-/** The real storage, with its mailbox reads counted. */
-function countReads(storage: Storage): Storage {
-  return new Proxy(storage, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown
-      if (typeof value !== 'function') return value
-      if (key === 'fetchMailbox') {
-        return (...args: Parameters<Storage['fetchMailbox']>) => {
-          reads.fetchMailbox++
-          return target.fetchMailbox(...args)
-        }
-      }
-      return (value as (...a: unknown[]) => unknown).bind(target)
-    },
-  })
-}
-
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'tacit-delivery-test-'))
-  const base = parseConfig(
-    ['--port', '0', '--data-dir', dataDir, '--rate-limit-address', 'off', '--web-dir', 'off'],
-    {},
-  )
-  const config = { ...base, policy: { ...base.policy, deliveryWindow: WINDOW } }
-  const storage = countReads(await openConfiguredStorage(config))
-  server = await startServer(config, { storage, log: createMemoryLogger(), printInvite: () => {} })
-  api = new ApiClient(server.url, (request) => server.app.fetch(request, { remoteAddress: '127.0.0.1' }))
-  wsUrl = `${server.url.replace('http', 'ws')}/v1/ws`
+  // The real storage, with its mailbox reads counted.
+  t = await startTestServer([], {
+    policy: { deliveryWindow: WINDOW },
+    wrapStorage: (storage) =>
+      interceptStorage(storage, {
+        fetchMailbox(...args) {
+          reads.fetchMailbox++
+          return storage.fetchMailbox(...args)
+        },
+      }),
+  })
 })
 
 after(async () => {
   await Promise.all(clients.map((c) => c.close()))
-  await server.close()
-  rmSync(dataDir, { recursive: true, force: true })
+  await t.stop()
 })
 
 async function connect(): Promise<WsTestClient> {
-  const c = await WsTestClient.connect(wsUrl)
+  const c = await WsTestClient.connect(t.wsUrl)
   clients.push(c)
   return c
 }
@@ -72,9 +45,8 @@ const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
 async function pair(name: string) {
-  const now = Date.now()
-  const sender = await api.register(await createInviteCode(server.ctx.storage, now), `${name}-s`)
-  const rcpt = await api.register(await createInviteCode(server.ctx.storage, now), `${name}-r`)
+  const sender = await t.api.register(await newInvite(t), `${name}-s`)
+  const rcpt = await t.api.register(await newInvite(t), `${name}-r`)
   const s = await connect()
   assert.equal((await s.auth(sender.deviceId, sender.key)).type, 'auth-ok')
   const r = await connect()

@@ -4,18 +4,11 @@
  * its socket, and every held connection reads again when the count is back to half.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { encodeFrame } from '@tacit/protocol/wire/frames'
-import { parseConfig } from '../src/config.ts'
-import { createMemoryLogger } from '../src/logger.ts'
-import { createInviteCode, openConfiguredStorage, type RunningServer, startServer } from '../src/server.ts'
-import type { Storage } from '../src/storage/storage.ts'
 import { type Holdable, IntakeGate } from '../src/ws/intake.ts'
-import { ApiClient } from './support/api-client.ts'
+import { interceptStorage, newInvite, startTestServer, type TestServer } from './support/test-server.ts'
 import { WsTestClient } from './support/ws-client.ts'
 
 describe('IntakeGate', () => {
@@ -61,57 +54,36 @@ describe('IntakeGate', () => {
 
 describe('a server at its limit of requests in flight', () => {
   const LIMIT = 2
-  let server: RunningServer
-  let api: ApiClient
-  let wsUrl: string
-  let dataDir: string
+  let t: TestServer
   const clients: WsTestClient[] = []
   /** Enqueue calls that reached storage; while `valve` is set they wait for it. */
   let enqueues = 0
   let valve: Promise<void> | null = null
   let openValve: () => void = () => {}
 
-  /** The real storage; `enqueue` waits while the valve is closed. */
-  function withValve(storage: Storage): Storage {
-    return new Proxy(storage, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver) as unknown
-        if (typeof value !== 'function') return value
-        if (key === 'enqueue') {
-          return async (...args: Parameters<Storage['enqueue']>) => {
+  before(async () => {
+    t = await startTestServer([], {
+      policy: { maxRequestsInFlight: LIMIT },
+      wrapStorage: (storage) =>
+        interceptStorage(storage, {
+          async enqueue(...args) {
             enqueues++
             if (valve !== null) await valve
-            return target.enqueue(...args)
-          }
-        }
-        return (value as (...a: unknown[]) => unknown).bind(target)
-      },
+            return storage.enqueue(...args)
+          },
+        }),
     })
-  }
-
-  before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tacit-intake-test-'))
-    const base = parseConfig(
-      ['--port', '0', '--data-dir', dataDir, '--rate-limit-address', 'off', '--web-dir', 'off'],
-      {},
-    )
-    const config = { ...base, policy: { ...base.policy, maxRequestsInFlight: LIMIT } }
-    const storage = withValve(await openConfiguredStorage(config))
-    server = await startServer(config, { storage, log: createMemoryLogger(), printInvite: () => {} })
-    api = new ApiClient(server.url, (request) => server.app.fetch(request, { remoteAddress: '127.0.0.1' }))
-    wsUrl = `${server.url.replace('http', 'ws')}/v1/ws`
   })
 
   after(async () => {
     openValve()
     await Promise.all(clients.map((c) => c.close()))
-    await server.close()
-    rmSync(dataDir, { recursive: true, force: true })
+    await t.stop()
   })
 
   async function device(name: string) {
-    const account = await api.register(await createInviteCode(server.ctx.storage, Date.now()), name)
-    const c = await WsTestClient.connect(wsUrl)
+    const account = await t.api.register(await newInvite(t), name)
+    const c = await WsTestClient.connect(t.wsUrl)
     clients.push(c)
     assert.equal((await c.auth(account.deviceId, account.key)).type, 'auth-ok')
     return { c, deviceId: account.deviceId }

@@ -761,20 +761,23 @@ export class SqliteStorage implements Storage {
       checkInteger(now, 'now')
       // Expired payloads, each with the mailbox rows still holding it (its recipients list: the
       // rows already acknowledged are gone and delete nothing). At most MAX_SWEEP_ROWS mailbox
-      // rows per sweep (plus one payload's fan-out); the rest wait for the next.
-      const expired = this.#stmt('SELECT id, recipients FROM payloads WHERE expires_at <= ? LIMIT ?').all(
+      // rows per sweep (plus one payload's fan-out); the rest wait for the next. Lists are read
+      // one payload at a time: a fan-out's list can be tens of KB.
+      const expired = this.#stmt('SELECT id, refs FROM payloads WHERE expires_at <= ? LIMIT ?').all(
         now,
         MAX_SWEEP_ROWS,
       ) as Row[]
       const perDevice = new Map<string, number>()
+      const readRecipients = this.#stmt('SELECT recipients FROM payloads WHERE id = ?')
       const deleteRow = this.#stmt('DELETE FROM mailbox WHERE device_id = ? AND seq = ?')
       const deletePayload = this.#stmt('DELETE FROM payloads WHERE id = ?')
       let visited = 0
       let envelopes = 0
       for (const p of expired) {
         if (visited >= MAX_SWEEP_ROWS) break
-        for (const [deviceId, seq] of parseRecipients(p.recipients)) {
-          visited++
+        visited += Math.max(1, num(p.refs))
+        const listed = readRecipients.get(p.id) as Row | undefined
+        for (const [deviceId, seq] of parseRecipients(listed?.recipients)) {
           if (deleteRow.run(deviceId, seq).changes === 0) continue
           envelopes++
           perDevice.set(deviceId, (perDevice.get(deviceId) ?? 0) + 1)

@@ -95,12 +95,8 @@ export class SqliteMailboxWriter {
     }
     const plan = planMailboxBatch(calls, states, this.#capacity)
     // Each payload row counts and lists the mailbox rows that reference it (migration 3).
-    const refs = new Array<number>(plan.payloads.length).fill(0)
     const recipients = plan.payloads.map((): [DeviceId, number][] => [])
-    for (const row of plan.rows) {
-      refs[row.payload]!++
-      recipients[row.payload]!.push([row.deviceId, row.seq])
-    }
+    for (const row of plan.rows) recipients[row.payload]!.push([row.deviceId, row.seq])
     const insertPayload = this.#stmt(
       'INSERT INTO payloads (payload, received_at, expires_at, refs, recipients) VALUES (?, ?, ?, ?, ?)',
     )
@@ -110,7 +106,7 @@ export class SqliteMailboxWriter {
           toBuffer(p.payload),
           p.receivedAt,
           p.expiresAt,
-          refs[i]!,
+          recipients[i]!.length,
           JSON.stringify(recipients[i]!),
         ).lastInsertRowid,
     )

@@ -265,26 +265,43 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       assert.notEqual(await sha256Of(destination), file.sha256)
     })
 
-    it('a lost answer inside one upload is recognised by the server offset, and nothing is sent twice', async () => {
+    it('after a lost answer or a dropped request the client asks the server’s offset: what landed is not sent twice, what did not is', async () => {
       const file = await makeFile(dir, 'lost-answer.bin', 10 * MiB)
       const transport = (alice.client as unknown as { transport: ReturnType<typeof mitmTransport> }).transport
       let patches = 0
+      let dropped = 0
+      let lost = 0
       transport.set(async (request, forward) => {
         if (!isBlobAppend(request)) return forward(request)
         patches++
+        // The first request never reaches the server; the second lands but its answer is lost.
+        if (patches === 1) {
+          dropped = Number(request.headers.get('upload-offset'))
+          throw new TypeError('connection refused')
+        }
         const answer = await forward(request)
-        if (patches === 2) throw new TypeError('connection reset')
+        if (patches === 3) {
+          lost = Number(request.headers.get('upload-offset'))
+          throw new TypeError('connection reset')
+        }
         return answer
       })
       const from = transport.log.length
       const sent = await alice.client.sendFile(conversation, file.path)
       transport.set(null)
-      const uploaded = transport.log.slice(from).filter((e) => e.method === 'PATCH')
-      // The lost request was tried again, found already stored (offset-mismatch), and skipped.
+      const requests = transport.log.slice(from)
+      const uploaded = requests.filter((e) => e.method === 'PATCH')
+      const statusChecks = requests.filter((e) => e.method === 'GET' && e.path.endsWith('/upload'))
+      assert.equal(dropped, 0)
+      assert.ok(lost > 0, 'a later request lost its answer')
+      // Four requests went out for three bodies: the dropped one twice, the landed one once.
+      assert.equal(uploaded.length, 4)
+      assert.equal(uploaded[0]!.bytes, uploaded[1]!.bytes)
       assert.equal(
-        uploaded.reduce((n, e) => n + e.bytes, 0),
-        fileLayout(10 * MiB).ciphertextSize + uploaded[1]!.bytes,
+        uploaded.slice(1).reduce((n, e) => n + e.bytes, 0),
+        fileLayout(10 * MiB).ciphertextSize,
       )
+      assert.equal(statusChecks.length, 2, 'one status check after each failure')
       const m = await receivedFile()
       assert.equal(m.id, sent.id)
       const destination = join(dir, 'bob-lost-answer.bin')

@@ -210,24 +210,41 @@ async function makeRoom(store: ClientStore): Promise<void> {
   })
 }
 
-/** Appends one request; a lost answer is recognised by the server's offset having moved past it. */
-async function appendOnce(
+/**
+ * Appends one request at `offset`. After a failure that says nothing about the request (an answer
+ * lost, a connection dropped, the server busy) it first asks where the upload stands, as the
+ * server's protocol says (docs/protocol/server.md §3.5): a request that had landed is not sent
+ * again, and a body goes up again only while the server is still at `offset`. A request refused
+ * with `offset-mismatch` had landed when the server's offset is exactly its end.
+ */
+async function appendAt(
   api: HttpApi,
   blobId: string,
   offset: number,
   body: Uint8Array,
+  signal: AbortSignal | undefined,
 ): Promise<BlobStatus> {
-  try {
-    return await api.appendBlob(blobId, offset, body)
-  } catch (error) {
-    if (!ClientError.isServer(error, 'offset-mismatch')) throw error
-    const status = await api.blobStatus(blobId)
-    if (status !== null && status.offset === offset + body.length) return status
+  const end = offset + body.length
+  const unexpected = (status: BlobStatus | null, cause?: unknown) => {
+    if (status !== null && status.offset === end) return status
     throw new ClientError('server', 'the server’s upload offset moved unexpectedly', {
-      cause: error,
+      ...(cause === undefined ? {} : { cause }),
       serverCode: 'offset-mismatch',
     })
   }
+  let attempt = 0
+  return withTransferRetries(async () => {
+    if (attempt++ > 0) {
+      const status = await api.blobStatus(blobId)
+      if (status === null || status.offset !== offset) return unexpected(status)
+    }
+    try {
+      return await api.appendBlob(blobId, offset, body)
+    } catch (error) {
+      if (!ClientError.isServer(error, 'offset-mismatch')) throw error
+      return unexpected(await api.blobStatus(blobId), error)
+    }
+  }, signal)
 }
 
 function descriptorOf(
@@ -336,7 +353,7 @@ export async function uploadFile(p: UploadParams): Promise<UploadResult> {
 
   /** Sends one request and persists the checkpoint taken where it ends, once the server has it. */
   const send = async (at: number, body: Uint8Array, checkpoint: FileCheckpoint) => {
-    const status = await withTransferRetries(() => appendOnce(api, blobId, at, body), p.signal)
+    const status = await appendAt(api, blobId, at, body, p.signal)
     if (status.offset !== at + body.length || checkpoint.ciphertextOffset !== status.offset) {
       throw new ClientError('internal', 'upload checkpoint and server offset disagree (a bug)')
     }

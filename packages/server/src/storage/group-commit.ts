@@ -58,7 +58,8 @@ export class GroupCommitQueue<C, R> {
   readonly #maxRows: number
   readonly #maxPending: number
   readonly #maxInFlight: number
-  #queue: Pending<C, R>[] = []
+  /** Calls not yet taken start at #head; taken slots are cleared (see #take). */
+  #queue: (Pending<C, R> | undefined)[] = []
   #head = 0
   #scheduled = false
   #inFlight = 0
@@ -129,9 +130,16 @@ export class GroupCommitQueue<C, R> {
       batch.push(next)
       rows += next.weight
       bytes += next.bytes
-      this.#head++
+      this.#queue[this.#head++] = undefined
     }
-    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+    // A taken call must not stay reachable from the queue (its slot is cleared above): it holds
+    // its request (the payload) and its promise's functions, which would otherwise live on until
+    // the array is cut — long enough to be copied and promoted by V8's young-generation collector
+    // (docs/benchmarks.md, Relay, seventh round).
+    if (this.#head === this.#queue.length) {
+      this.#queue = []
+      this.#head = 0
+    } else if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head)
       this.#head = 0
     }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { GroupCommitQueue, type Settled } from '../../src/storage/group-commit.ts'
 import { StorageError } from '../../src/storage/storage.ts'
 
@@ -86,5 +88,45 @@ describe('GroupCommitQueue', () => {
     const values = await Promise.all(Array.from({ length: 10 }, (_, i) => q.submit(i, 1)))
     assert.deepEqual(values, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     assert.equal(peak, 2)
+  })
+
+  it('holds no call once its batch settled, while later calls still wait', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    type Call = { readonly n: number; readonly payload: Uint8Array }
+    const finish: (() => void)[] = []
+    const q = new GroupCommitQueue<Call, number>(
+      async (calls) => {
+        await new Promise<void>((resolve) => finish.push(resolve))
+        return calls.map((c) => ({ ok: true, value: c.n }))
+      },
+      { maxCalls: 2 },
+    )
+    // The test keeps only weak references to the calls (and their payloads).
+    const refs: WeakRef<Call>[] = []
+    const answers = [1, 2, 3, 4, 5].map((n) => {
+      const call = { n, payload: new Uint8Array(1024) }
+      refs.push(new WeakRef(call))
+      return q.submit(call, 1)
+    })
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+    const nextBatch = async () => {
+      while (finish.length === 0) await nextTurn()
+      finish.shift()!()
+    }
+    await nextBatch()
+    assert.deepEqual(await Promise.all(answers.slice(0, 2)), [1, 2])
+    // WeakRef targets survive until the current job ends: collect on a later turn.
+    while (finish.length === 0) await nextTurn()
+    assert.equal(q.pending, 1, 'calls 3 and 4 are running, 5 waits')
+    gc()
+    assert.deepEqual(
+      refs.map((r) => r.deref() !== undefined),
+      [false, false, true, true, true],
+      'the settled calls 1 and 2 were collected; 3, 4 and 5 are still held',
+    )
+    await nextBatch()
+    await nextBatch()
+    assert.deepEqual(await Promise.all(answers), [1, 2, 3, 4, 5])
   })
 })

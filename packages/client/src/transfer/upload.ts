@@ -225,7 +225,8 @@ async function appendAt(
   signal: AbortSignal | undefined,
 ): Promise<BlobStatus> {
   const end = offset + body.length
-  const unexpected = (status: BlobStatus | null, cause?: unknown) => {
+  /** The status if the request landed (the server's offset is its end), else `offset-mismatch`. */
+  const landed = (status: BlobStatus | null, cause?: unknown) => {
     if (status !== null && status.offset === end) return status
     throw new ClientError('server', 'the server’s upload offset moved unexpectedly', {
       ...(cause === undefined ? {} : { cause }),
@@ -236,13 +237,13 @@ async function appendAt(
   return withTransferRetries(async () => {
     if (attempt++ > 0) {
       const status = await api.blobStatus(blobId)
-      if (status === null || status.offset !== offset) return unexpected(status)
+      if (status === null || status.offset !== offset) return landed(status)
     }
     try {
       return await api.appendBlob(blobId, offset, body)
     } catch (error) {
       if (!ClientError.isServer(error, 'offset-mismatch')) throw error
-      return unexpected(await api.blobStatus(blobId), error)
+      return landed(await api.blobStatus(blobId), error)
     }
   }, signal)
 }

@@ -40,8 +40,8 @@ export interface StorageHarness {
 
 export type OpenHarness = (options?: StorageOptions) => Promise<StorageHarness>
 
-const T0 = 1_700_000_000_000
-const HOUR = 3_600_000
+export const T0 = 1_700_000_000_000
+export const HOUR = 3_600_000
 
 const hash = (): Uint8Array => new Uint8Array(randomBytes(32))
 const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text)

@@ -11,9 +11,18 @@ import {
   migrateSqlite,
   openSqliteStorage,
   SQLITE_PAGE_BYTES,
+  WRITER_CACHE_KIB,
+  WRITER_CHECKPOINT_PAGES,
 } from '../../src/storage/sqlite/sqlite-storage.ts'
 import { StorageError } from '../../src/storage/storage.ts'
-import { type InspectableStorage, runStorageContract, type StorageHarness } from './contract.ts'
+import {
+  HOUR,
+  type InspectableStorage,
+  registerUser,
+  runStorageContract,
+  type StorageHarness,
+  T0,
+} from './contract.ts'
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'tacit-sqlite-'))
@@ -196,15 +205,52 @@ describe('sqlite storage: migrations and files', () => {
     }
   })
 
-  it('uses WAL and synchronous=FULL', async () => {
+  it('uses WAL; the writer commits with synchronous=FULL, its own page cache and checkpoint limit', async () => {
     const dir = tempDir()
     try {
       const path = join(dir, 'tacit.db')
       const s = await openSqliteStorage(path)
+      const settings = s.writerSettings
       await s.close()
+      assert.deepEqual(settings, {
+        cacheKiB: WRITER_CACHE_KIB,
+        checkpointPages: WRITER_CHECKPOINT_PAGES,
+        synchronous: 'FULL',
+      })
       const db = new Database(path)
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
       db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("the writer lets the WAL pass SQLite's default 1,000 pages before it checkpoints", async () => {
+    const dir = tempDir()
+    try {
+      const path = join(dir, 'tacit.db')
+      // NORMAL: the same pages, without an fsync per commit.
+      const s = await openSqliteStorage(path, { synchronous: 'NORMAL' })
+      const db = new Database(path)
+      try {
+        const [device] = await registerUser(s, 'wal')
+        // One batch at a time, each a transaction of several pages (a 40 KiB payload alone
+        // takes three).
+        for (let i = 0; i < 400; i++) {
+          await s.enqueue(
+            [{ mailboxes: [device!], payload: new Uint8Array(40_000), expiresAt: T0 + HOUR }],
+            T0,
+          )
+        }
+        // The WAL still holds every frame since the start: with SQLite's default limit a commit
+        // would have checkpointed it at 1,000 and the next one started it again from frame 0.
+        const [status] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[]
+        assert.ok(status!.log > 1_500, `WAL frames: ${status!.log}`)
+        assert.ok(status!.log < WRITER_CHECKPOINT_PAGES)
+      } finally {
+        db.close()
+        await s.close()
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

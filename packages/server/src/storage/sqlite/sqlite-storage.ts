@@ -62,6 +62,7 @@ import {
 } from '../validate.ts'
 import { mapSqliteError, releasePayloads, SqliteMailboxWriter } from './mailbox-writer.ts'
 import { SQLITE_MIGRATIONS } from './migrations.ts'
+import type { WriterSettings } from './writer-protocol.ts'
 import { SqliteWriterThread } from './writer-thread.ts'
 
 export interface SqliteStorageOptions extends StorageOptions {
@@ -157,6 +158,11 @@ export class SqliteStorage implements Storage {
   /** True when group-commit batches run on the writer thread. */
   get usesWriterThread(): boolean {
     return this.#thread !== null
+  }
+
+  /** The writer thread connection's settings as SQLite reported them, or null without one. */
+  get writerSettings(): WriterSettings | null {
+    return this.#thread?.settings ?? null
   }
 
   /** Group-commit counters: calls / batches is the mean batch size. */
@@ -844,6 +850,26 @@ function toBlobInfo(r: Row): BlobInfo {
 /** Page size of a database this server creates (decision 0017). */
 export const SQLITE_PAGE_BYTES = 16_384
 
+/**
+ * The writer thread's page cache (64 MiB; SQLite's default here is about 16 MB). A batch deletes
+ * the rows of envelopes stored a few batches earlier; with 4 KiB envelopes those pages had often
+ * left a 16 MB cache and were read back from the WAL first (docs/benchmarks.md, Relay, eighth
+ * round).
+ */
+export const WRITER_CACHE_KIB = 65_536
+
+/**
+ * WAL pages after which the writer's commit checkpoints (SQLite's default is 1,000). Stored
+ * envelopes are deleted within seconds, so the same pages are written over and over; a checkpoint
+ * copies each page once however often the WAL holds it. With 1,000 pages (16 MiB) a checkpoint
+ * came every fraction of a second and copied nearly every page the WAL had received: the writer
+ * wrote each page twice and read it back once. With 16,000 (250 MiB of WAL at 16 KiB pages),
+ * together with the larger cache, the writer wrote 14 instead of 21 KB per 4 KiB envelope and
+ * spent 19 instead of 23–24 µs on it (docs/benchmarks.md, Relay, eighth round). The WAL file
+ * keeps its largest size on disk between checkpoints (docs/operations.md).
+ */
+export const WRITER_CHECKPOINT_PAGES = 16_000
+
 export async function openSqliteStorage(
   path: string,
   options: SqliteStorageOptions = {},
@@ -878,7 +904,13 @@ export async function openSqliteStorage(
             busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
             synchronous: options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
             capacity: mailboxCapacity(options),
+            cacheKiB: WRITER_CACHE_KIB,
+            checkpointPages: WRITER_CHECKPOINT_PAGES,
           })
+    // Checkpoints are the writer thread's: a checkpoint on this connection would run on the
+    // event loop, inside whatever rare write (a group commit, a key upload) crossed the limit.
+    // Twice the writer's limit keeps one here only as a backstop should the writer stop.
+    if (thread !== null) db.pragma(`wal_autocheckpoint = ${2 * WRITER_CHECKPOINT_PAGES}`)
     storage = new SqliteStorage(db, options, thread)
   } catch (error) {
     db.close()

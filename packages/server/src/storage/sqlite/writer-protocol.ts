@@ -22,6 +22,17 @@ export interface WriterInit {
   readonly busyTimeoutMs: number
   readonly synchronous: 'FULL' | 'NORMAL'
   readonly capacity: number
+  /** The writer connection's page cache, in KiB (`cache_size = -N`). */
+  readonly cacheKiB: number
+  /** WAL pages after which the writer's commit checkpoints (`wal_autocheckpoint`). */
+  readonly checkpointPages: number
+}
+
+/** The writer connection's settings as SQLite reports them once applied. */
+export interface WriterSettings {
+  readonly cacheKiB: number
+  readonly checkpointPages: number
+  readonly synchronous: 'FULL' | 'NORMAL' | 'OTHER'
 }
 
 export interface BatchMessage {
@@ -36,7 +47,7 @@ export interface WireError {
 }
 
 export type WorkerReply =
-  | { readonly type: 'ready' }
+  | { readonly type: 'ready'; readonly settings: WriterSettings }
   | { readonly type: 'open-failed'; readonly error: WireError }
   | {
       readonly type: 'done'

@@ -16,6 +16,7 @@ import {
   type WorkerCommand,
   type WorkerReply,
   type WriterInit,
+  type WriterSettings,
 } from './writer-protocol.ts'
 
 /** How long opening the worker's connection may take before the storage gives up. */
@@ -49,8 +50,12 @@ export class SqliteWriterThread {
   #broken: StorageError | null = null
   readonly #exited: Promise<void>
 
-  private constructor(worker: Worker) {
+  /** The writer connection's settings, as its SQLite reported them when it opened. */
+  readonly settings: WriterSettings
+
+  private constructor(worker: Worker, settings: WriterSettings) {
     this.#worker = worker
+    this.settings = settings
     // Referenced only while a batch is out: an idle writer keeps no process alive.
     worker.unref()
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()))
@@ -81,7 +86,7 @@ export class SqliteWriterThread {
         ? fromWireError(reason)
         : new StorageError('unavailable', 'the SQLite writer thread did not start', { cause: first })
     }
-    return new SqliteWriterThread(worker)
+    return new SqliteWriterThread(worker, first.settings)
   }
 
   run(calls: readonly WriteCall[]): Promise<Settled<bigint[][] | number>[]> {

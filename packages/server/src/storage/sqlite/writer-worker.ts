@@ -29,6 +29,8 @@ try {
   db.pragma(`synchronous = ${init.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`)
   db.pragma(`busy_timeout = ${init.busyTimeoutMs}`)
   db.pragma('foreign_keys = ON')
+  db.pragma(`cache_size = ${-Math.floor(init.cacheKiB)}`)
+  db.pragma(`wal_autocheckpoint = ${Math.floor(init.checkpointPages)}`)
 } catch {
   db?.close()
   db = null
@@ -55,5 +57,13 @@ if (db !== null) {
       reply({ type: 'failed', id: batch.id, error: toWireError(error) })
     }
   })
-  reply({ type: 'ready' })
+  const synchronous = connection.pragma('synchronous', { simple: true })
+  reply({
+    type: 'ready',
+    settings: {
+      cacheKiB: -Number(connection.pragma('cache_size', { simple: true })),
+      checkpointPages: Number(connection.pragma('wal_autocheckpoint', { simple: true })),
+      synchronous: synchronous === 2 ? 'FULL' : synchronous === 1 ? 'NORMAL' : 'OTHER',
+    },
+  })
 }

@@ -6,7 +6,7 @@ import type { ChallengeStore } from './challenges.ts'
 import type { TurnConfig } from './http/turn-routes.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
-import type { Notifier } from './notify/notifier.ts'
+import { type Notifier, RESYNC_INTERVAL_MS } from './notify/notifier.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 import type { Storage } from './storage/storage.ts'
 
@@ -23,6 +23,11 @@ export interface ServerPolicy {
   readonly deliveryWindow: number
   /** Same, in bytes. */
   readonly deliveryWindowBytes: number
+  /**
+   * How often an authenticated connection re-scans its mailbox from the start without a hint
+   * (`RESYNC_INTERVAL_MS`): the worst-case delay a lost hint costs.
+   */
+  readonly mailboxResyncMs: number
   /** A connection that has not authenticated or sent a sealed envelope by then is closed. */
   readonly authTimeoutMs: number
   /** Requests one connection may have in flight; beyond, the server stops reading from it. */
@@ -63,6 +68,7 @@ export const DEFAULT_POLICY: ServerPolicy = {
   blobQuotaBytes: 1024 * 1024 * 1024,
   deliveryWindow: 256,
   deliveryWindowBytes: 8 * 1024 * 1024,
+  mailboxResyncMs: RESYNC_INTERVAL_MS,
   authTimeoutMs: 10_000,
   maxPendingPerConnection: 256,
   maxRequestsInFlight: 16_384,

@@ -130,3 +130,76 @@ describe('delivery', () => {
     )
   })
 })
+
+describe('delivery: a re-scan that read before an ack committed', () => {
+  /** Holds the result of the next mailbox read of `device` (already read) until released. */
+  const hold = {
+    device: '',
+    /** Called with the seqs the held read returned, once it ran. */
+    onHeld: (_seqs: bigint[]) => {},
+    release: () => {},
+    done: false,
+  }
+  let server: TestServer
+  const mine: WsTestClient[] = []
+
+  before(async () => {
+    server = await startTestServer([], {
+      // Re-scans every 30 ms, so the test does not wait for the 30 s default.
+      policy: { mailboxResyncMs: 30 },
+      wrapStorage: (storage) =>
+        interceptStorage(storage, {
+          async fetchMailbox(deviceId, ...rest) {
+            const page = await storage.fetchMailbox(deviceId, ...rest)
+            if (deviceId !== hold.device || hold.done) return page
+            hold.done = true
+            await new Promise<void>((resolve) => {
+              hold.release = resolve
+              hold.onHeld(page.map((e) => e.seq))
+            })
+            return page
+          },
+        }),
+    })
+  })
+
+  after(async () => {
+    await Promise.all(mine.map((c) => c.close()))
+    await server.stop()
+  })
+
+  it('does not push an envelope again that was acknowledged while the re-scan read', async () => {
+    const sender = await server.api.register(await newInvite(server), 'rescan-s')
+    const rcpt = await server.api.register(await newInvite(server), 'rescan-r')
+    const s = await WsTestClient.connect(server.wsUrl)
+    const r = await WsTestClient.connect(server.wsUrl)
+    mine.push(s, r)
+    assert.equal((await s.auth(sender.deviceId, sender.key)).type, 'auth-ok')
+    assert.equal((await r.auth(rcpt.deviceId, rcpt.key)).type, 'auth-ok')
+    const send = (body: string) =>
+      s.request({ type: 'send', ttlSeconds: 0, recipients: [rcpt.deviceId], payload: bytes(body) })
+    assert.equal((await send('first')).type, 'send-ok')
+    await r.waitFor(() => r.delivered.length === 1, 'the first envelope')
+    const seq = r.delivered[0]!.seq
+
+    // The next re-scan reads the mailbox while the envelope is still stored and in flight...
+    const held = new Promise<bigint[]>((resolve) => {
+      hold.onHeld = resolve
+    })
+    hold.device = rcpt.deviceId
+    assert.deepEqual(await held, [seq])
+    // ...and the envelope is acknowledged (deleted, committed) before that read comes back.
+    const ack = await r.request({ type: 'ack', seqs: [seq] })
+    assert.equal(ack.type === 'ack-ok' && ack.removed, 1)
+    hold.release()
+
+    // Frames to one connection keep their order: once the next envelope is here, the held page
+    // was handled.
+    assert.equal((await send('second')).type, 'send-ok')
+    await r.waitFor(() => r.delivered.some((d) => text(d.payload) === 'second'), 'the second envelope')
+    assert.deepEqual(
+      r.delivered.map((d) => text(d.payload)),
+      ['first', 'second'],
+    )
+  })
+})

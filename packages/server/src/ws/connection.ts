@@ -9,9 +9,9 @@
  * to the connection directly (`offer`) when it is the next seq after everything pushed and the
  * window is open — no mailbox read; otherwise a hint wakes the connection, which fetches from
  * its cursor. An ack fetches again only if the window had closed on a backlog. A timer re-scans
- * the whole mailbox from the start (skipping what is in flight), so a lost hint or a seq that
- * became visible late costs latency, never an envelope. Envelopes are deleted only by the
- * device's `ack`.
+ * the whole mailbox from the start (skipping what is in flight, and what was acknowledged while
+ * the re-scan read), so a lost hint or a seq that became visible late costs latency, never an
+ * envelope. Envelopes are deleted only by the device's `ack`.
  *
  * Every request is answered after storage resolved it — `send-ok` means durable.
  *
@@ -37,7 +37,6 @@ import type { ServerContext } from '../context.ts'
 import { toWireError } from '../errors.ts'
 import { verifyDeviceAuth } from '../http/account-routes.ts'
 import { openSession } from '../http/auth.ts'
-import { RESYNC_INTERVAL_MS } from '../notify/notifier.ts'
 import { equalSecrets, hashSecret, randomSecret } from '../secrets.ts'
 import type { EnqueueRequest, MailboxEntry } from '../storage/storage.ts'
 import {
@@ -66,7 +65,6 @@ export const FETCH_PAGE = 128
 
 export interface ConnectionOptions {
   readonly remoteAddress?: string
-  readonly resyncIntervalMs?: number
 }
 
 export class MailboxConnection implements LiveConnection, OutboxOwner {
@@ -95,6 +93,12 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
   private pumping = false
   private pumpAgain = false
   private rescan = false
+  /**
+   * Seqs acknowledged while a pump runs. Its fetch may have read the mailbox before the ack's
+   * deletion committed; when the page arrives such an entry is no longer in flight, and would be
+   * pushed again: a duplicate the client has to drop. Cleared when the pump ends.
+   */
+  private readonly ackedDuringPump = new Set<bigint>()
   /** The last pump stopped at a full window (or never ran): entries may wait beyond the cursor. */
   private backlog = true
   /**
@@ -381,8 +385,7 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
     this.registry.bind(device.deviceId, this)
     // Subscribe before the first fetch: an envelope stored in between still wakes us.
     this.unsubscribe = this.ctx.notifier.subscribe(device.deviceId, () => this.pump(false))
-    const interval = this.options.resyncIntervalMs ?? RESYNC_INTERVAL_MS
-    this.resyncTimer = setInterval(() => this.resync(), interval)
+    this.resyncTimer = setInterval(() => this.resync(), this.ctx.policy.mailboxResyncMs)
     this.resyncTimer.unref?.()
     this.ctx.metrics.increment('tacit_ws_auth_total', 'WebSocket authentications by outcome', {
       outcome: 'ok',
@@ -510,6 +513,7 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
           this.inFlight.delete(seq)
           this.inFlightBytes -= size
         }
+        if (this.pumping) this.ackedDuringPump.add(seq)
       }
       this.ctx.metrics.increment('tacit_envelopes_acked_total', 'Envelopes acknowledged', undefined, removed)
       this.sendFrame({ type: 'ack-ok', id: frame.id, removed })
@@ -555,9 +559,11 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
     const task = this.runPump().then(
       () => {
         this.pumping = false
+        this.ackedDuringPump.clear()
       },
       (error: unknown) => {
         this.pumping = false
+        this.ackedDuringPump.clear()
         throw error
       },
     )
@@ -590,7 +596,7 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
         let skipped = false
         for (const entry of page) {
           after = entry.seq
-          if (this.inFlight.has(entry.seq)) continue
+          if (this.inFlight.has(entry.seq) || this.ackedDuringPump.has(entry.seq)) continue
           if (!this.windowOpen()) {
             skipped = true
             continue

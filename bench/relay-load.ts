@@ -76,6 +76,12 @@ export interface PhaseResult {
    */
   latenciesFromSend: number[]
   /**
+   * Rate mode: deliveries of an envelope of the measured interval that this generator's clients
+   * had already received (at-least-once delivery: a redelivery before the ack took effect). Only
+   * the first delivery is in `latencies`.
+   */
+  duplicates: number
+  /**
    * Rate mode: how late this generator sent each envelope of the measured interval (ms from its
    * scheduled time to the `send` call). This lateness is inside `latencies` and belongs to the
    * generator, not the server: its p99 says whether the generator kept to its schedule.
@@ -105,6 +111,9 @@ let current: {
   acked: number
   latencies: number[]
   latenciesFromSend: number[]
+  /** Envelopes of the latency window delivered so far, by sender × 2^32 + counter. */
+  seen: Set<number>
+  duplicates: number
   latencyFrom: number
   latencyTo: number
   onAck: (client: number) => void
@@ -155,6 +164,13 @@ function onDeliver(payload: Uint8Array): void {
   if (phase.measuring) phase.deliveredMeasured += 1
   const scheduled = view.getFloat64(16)
   if (scheduled >= phase.latencyFrom && scheduled < phase.latencyTo) {
+    // Senders are client slots (below 2^21), so the key is an exact integer.
+    const key = view.getUint32(4) * 2 ** 32 + view.getUint32(8)
+    if (phase.seen.has(key)) {
+      phase.duplicates += 1
+      return
+    }
+    phase.seen.add(key)
     const latency = now() - scheduled
     phase.latencies.push(latency)
     phase.latenciesFromSend.push(latency - view.getUint32(12) / 1000)
@@ -196,6 +212,8 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     acked: 0,
     latencies: [] as number[],
     latenciesFromSend: [] as number[],
+    seen: new Set<number>(),
+    duplicates: 0,
     latencyFrom: Number.POSITIVE_INFINITY,
     latencyTo: Number.POSITIVE_INFINITY,
     onAck: (_client: number) => {},
@@ -309,6 +327,7 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     measuredMs: measureEnd - measureStart,
     latencies: state.latencies,
     latenciesFromSend: state.latenciesFromSend,
+    duplicates: state.duplicates,
     sendLags,
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,

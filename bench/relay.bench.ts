@@ -219,6 +219,8 @@ export interface PhaseFigures {
   p99Ms?: number
   /** Rate mode: envelopes scheduled in the measured interval and not delivered within the drain. */
   undelivered?: number
+  /** Rate mode: deliveries of an envelope of the interval that its recipient already had. */
+  duplicates?: number
   /** Rate mode: p99 from the moment the generator actually sent (its send lag taken out). */
   p99FromSendMs?: number
   /** Rate mode: p99 of how late the generators sent (ms after the scheduled time); part of p99Ms. */
@@ -313,6 +315,7 @@ async function runPhase(
       99,
     )
     figures.undelivered = sum((r) => r.sentMeasured) - latencies.length
+    figures.duplicates = sum((r) => r.duplicates)
   }
   return figures
 }
@@ -385,6 +388,7 @@ function formatRow(f: PhaseFigures): string {
     fmt(f.p50Ms, 1).padStart(7),
     fmt(f.p99Ms, 1).padStart(7),
     fmt(f.undelivered).padStart(6),
+    fmt(f.duplicates).padStart(4),
     fmt(f.sendLagP99Ms, 1).padStart(8),
     fmt(f.p99FromSendMs, 1).padStart(7),
     fmt(f.loadAverage, 1).padStart(5),
@@ -392,7 +396,7 @@ function formatRow(f: PhaseFigures): string {
 }
 
 const HEADER =
-  'server     size mode       deliv/s  srvCPU  per-CPU-s genCPU  dbCPU  p50 ms  p99 ms  undel genLag99 p99send  load'
+  'server     size mode       deliv/s  srvCPU  per-CPU-s genCPU  dbCPU  p50 ms  p99 ms  undel  dup genLag99 p99send  load'
 
 /** Real servers (SQLite, PostgreSQL) come from the harness once the server's main.ts exists. */
 async function serverFactories(): Promise<Record<string, ServerFactory | string>> {

@@ -123,7 +123,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     if (config.natsUrl !== null) {
       const { createNatsNotifier } = await import('./notify/nats-notifier.ts')
       // No periodic wake-up of every listener from the notifier: each connection already re-scans
-      // its own mailbox every RESYNC_INTERVAL_MS (ws/connection.ts), staggered by its connect time.
+      // its own mailbox every `policy.mailboxResyncMs` (ws/connection.ts), staggered by its connect
+      // time.
       const nats = await createNatsNotifier({
         servers: config.natsUrl,
         ...(config.natsPrefix !== null ? { subjectPrefix: config.natsPrefix } : {}),

@@ -556,17 +556,10 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
       return
     }
     this.pumping = true
-    const task = this.runPump().then(
-      () => {
-        this.pumping = false
-        this.ackedDuringPump.clear()
-      },
-      (error: unknown) => {
-        this.pumping = false
-        this.ackedDuringPump.clear()
-        throw error
-      },
-    )
+    const task = this.runPump().finally(() => {
+      this.pumping = false
+      this.ackedDuringPump.clear()
+    })
     // A failed fetch (database briefly away) is retried by the next hint, ack or resync.
     this.track(task, (error) =>
       this.ctx.log.log('warn', 'ws.fetch-failed', { error: toWireError(error).code }),

@@ -10,12 +10,11 @@
  *   the time it was *scheduled* (not sent), so a stalled server shows up in the latency instead of
  *   slowing the generator down (no coordinated omission).
  *
- * Payload layout (opaque to every server): [phase u32][sender u32][counter u32]
- * [send lag u32, µs from the scheduled time to the send call][scheduled time f64, ms since the
- * epoch][padding up to the envelope size].
+ * The payload layout is in relay-payload.ts.
  */
 import { performance } from 'node:perf_hooks'
 import { createCeilingAdapter, type RelayAdapter, type RelayConnection } from './relay-adapters.ts'
+import { makePayload, readHeader } from './relay-payload.ts'
 
 export type AdapterSpec =
   | { kind: 'ceiling'; url: string }
@@ -94,7 +93,6 @@ export interface PhaseResult {
   backlog: number
 }
 
-export const HEADER_BYTES = 24
 export const MAX_WINDOW = 64
 const now = () => performance.timeOrigin + performance.now()
 
@@ -157,15 +155,15 @@ async function connectAll(command: Extract<LoadCommand, { type: 'connect' }>): P
 
 function onDeliver(payload: Uint8Array): void {
   const phase = current
-  if (phase === null || payload.length < HEADER_BYTES) return
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  if (view.getUint32(0) !== phase.phase) return
+  if (phase === null) return
+  const header = readHeader(payload)
+  if (header === null || header.phase !== phase.phase) return
   phase.deliveredTotal += 1
   if (phase.measuring) phase.deliveredMeasured += 1
-  const scheduled = view.getFloat64(16)
+  const { scheduled } = header
   if (scheduled >= phase.latencyFrom && scheduled < phase.latencyTo) {
     // Senders are client slots (below 2^21), so the key is an exact integer.
-    const key = view.getUint32(4) * 2 ** 32 + view.getUint32(8)
+    const key = header.sender * 2 ** 32 + header.counter
     if (phase.seen.has(key)) {
       phase.duplicates += 1
       return
@@ -173,22 +171,8 @@ function onDeliver(payload: Uint8Array): void {
     phase.seen.add(key)
     const latency = now() - scheduled
     phase.latencies.push(latency)
-    phase.latenciesFromSend.push(latency - view.getUint32(12) / 1000)
+    phase.latenciesFromSend.push(latency - header.sendLagMs)
   }
-}
-
-/** Longest send lag the payload can carry (µs in a u32): ~71 minutes, longer than any phase. */
-const MAX_LAG_US = 0xffffffff
-
-function makePayload(size: number, phase: number, sender: number, counter: number, scheduled: number) {
-  const payload = new Uint8Array(size)
-  const view = new DataView(payload.buffer)
-  view.setUint32(0, phase)
-  view.setUint32(4, sender)
-  view.setUint32(8, counter)
-  view.setUint32(12, Math.min(MAX_LAG_US, Math.max(0, Math.round((now() - scheduled) * 1000))))
-  view.setFloat64(16, scheduled)
-  return payload
 }
 
 /** Deterministic spread of recipients, never the sender itself (no randomness needed for load). */
@@ -224,7 +208,7 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     const counter = counters[slot]!++
     connections[slot]!.send(
       recipientOf(sender, counter),
-      makePayload(command.size, command.phase, sender, counter, scheduled),
+      makePayload(command.size, { phase: command.phase, sender, counter, scheduled }, now()),
       counter,
     )
     sent += 1

@@ -106,12 +106,17 @@ describe('postgres storage: migrations and connection', () => {
         `SELECT reloptions FROM pg_class WHERE oid = '${schema}.devices'::regclass`,
       )
       assert.deepEqual(options.rows[0].reloptions, ['fillfactor=50'])
+      // v4: a payload (ciphertext) is stored out of line with no compression attempt.
+      const storage = await c.query(
+        `SELECT attstorage FROM pg_attribute WHERE attrelid = '${schema}.payloads'::regclass AND attname = 'payload'`,
+      )
+      assert.equal(storage.rows[0].attstorage, 'e')
       const versions = await c.query(`SELECT version FROM ${schema}.schema_version ORDER BY version`)
       assert.deepEqual(
         versions.rows.map((r) => r.version),
         POSTGRES_MIGRATIONS.map((m) => m.version),
       )
-      assert.equal(POSTGRES_SCHEMA_VERSION, 3)
+      assert.equal(POSTGRES_SCHEMA_VERSION, 4)
     } finally {
       await c.end()
       await dropSchema(schema)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -247,6 +248,38 @@ describe('sqlite storage: migrations and files', () => {
         const [status] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[]
         assert.ok(status!.log > 1_500, `WAL frames: ${status!.log}`)
         assert.ok(status!.log < WRITER_CHECKPOINT_PAGES)
+      } finally {
+        db.close()
+        await s.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('sqlite storage: checkpoints stay off the event loop', () => {
+  it("a write on the main connection does not checkpoint the writer's WAL", async () => {
+    const dir = tempDir()
+    try {
+      const path = join(dir, 'tacit.db')
+      const s = await openSqliteStorage(path, { synchronous: 'NORMAL' })
+      const db = new Database(path)
+      try {
+        const [device] = await registerUser(s, 'backstop')
+        for (let i = 0; i < 400; i++) {
+          await s.enqueue(
+            [{ mailboxes: [device!], payload: new Uint8Array(40_000), expiresAt: T0 + HOUR }],
+            T0,
+          )
+        }
+        // An invite is written by the main connection, synchronously, on the event loop. With
+        // SQLite's default limit its COMMIT would checkpoint the whole WAL there, and the
+        // writer's next batch would start the WAL again from frame 0.
+        await s.createInvite(new Uint8Array(randomBytes(32)), T0, T0 + HOUR)
+        await s.enqueue([{ mailboxes: [device!], payload: new Uint8Array(40_000), expiresAt: T0 + HOUR }], T0)
+        const [status] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[]
+        assert.ok(status!.log > 1_500, `WAL frames: ${status!.log}`)
       } finally {
         db.close()
         await s.close()

@@ -28,7 +28,8 @@ export interface PayloadHeader {
 
 /** `sentAt` (ms since the epoch) fixes the send lag the payload carries. */
 export function makePayload(size: number, header: PayloadHeader, sentAt: number): Uint8Array {
-  if (!Number.isInteger(size) || size < HEADER_BYTES) throw new RangeError(`size below ${HEADER_BYTES}`)
+  if (!Number.isInteger(size) || size < HEADER_BYTES)
+    throw new RangeError(`size: an integer of at least ${HEADER_BYTES}`)
   const payload = new Uint8Array(size)
   let from = (header.counter * 4099 + header.sender * 131) % NOISE.length
   for (let at = HEADER_BYTES; at < size; from = 0) {

@@ -12,6 +12,7 @@ import {
   migrateSqlite,
   openSqliteStorage,
   SQLITE_PAGE_BYTES,
+  type SqliteStorage,
   WRITER_CACHE_KIB,
   WRITER_CHECKPOINT_PAGES,
 } from '../../src/storage/sqlite/sqlite-storage.ts'
@@ -227,68 +228,67 @@ describe('sqlite storage: migrations and files', () => {
   })
 
   it("the writer lets the WAL pass SQLite's default 1,000 pages before it checkpoints", async () => {
-    const dir = tempDir()
-    try {
-      const path = join(dir, 'tacit.db')
-      // NORMAL: the same pages, without an fsync per commit.
-      const s = await openSqliteStorage(path, { synchronous: 'NORMAL' })
-      const db = new Database(path)
-      try {
-        const [device] = await registerUser(s, 'wal')
-        // One batch at a time, each a transaction of several pages (a 40 KiB payload alone
-        // takes three).
-        for (let i = 0; i < 400; i++) {
-          await s.enqueue(
-            [{ mailboxes: [device!], payload: new Uint8Array(40_000), expiresAt: T0 + HOUR }],
-            T0,
-          )
-        }
-        // The WAL still holds every frame since the start: with SQLite's default limit a commit
-        // would have checkpointed it at 1,000 and the next one started it again from frame 0.
-        const [status] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[]
-        assert.ok(status!.log > 1_500, `WAL frames: ${status!.log}`)
-        assert.ok(status!.log < WRITER_CHECKPOINT_PAGES)
-      } finally {
-        db.close()
-        await s.close()
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    await withLargeWal('wal', async ({ enqueueLarge, walFrames }) => {
+      for (let i = 0; i < 400; i++) await enqueueLarge()
+      // The WAL still holds every frame since the start: with SQLite's default limit a commit
+      // would have checkpointed it at 1,000 and the next one started it again from frame 0.
+      const frames = walFrames()
+      assert.ok(frames > 1_500, `WAL frames: ${frames}`)
+      assert.ok(frames < WRITER_CHECKPOINT_PAGES)
+    })
+  })
+
+  it("a write on the main connection does not checkpoint the writer's WAL", async () => {
+    await withLargeWal('backstop', async ({ storage, enqueueLarge, walFrames }) => {
+      for (let i = 0; i < 400; i++) await enqueueLarge()
+      // An invite is written by the main connection, synchronously, on the event loop. With
+      // SQLite's default limit there its COMMIT would checkpoint the whole WAL, and the writer's
+      // next batch would start the WAL again from frame 0.
+      await storage.createInvite(new Uint8Array(randomBytes(32)), T0, T0 + HOUR)
+      await enqueueLarge()
+      const frames = walFrames()
+      assert.ok(frames > 1_500, `WAL frames: ${frames}`)
+    })
   })
 })
 
-describe('sqlite storage: checkpoints stay off the event loop', () => {
-  it("a write on the main connection does not checkpoint the writer's WAL", async () => {
-    const dir = tempDir()
+/**
+ * A storage on a temporary file with one registered device, `synchronous` NORMAL (the same
+ * pages, without an fsync per commit), and a second connection that reads the WAL's size.
+ */
+async function withLargeWal(
+  handle: string,
+  body: (wal: {
+    storage: SqliteStorage
+    /** One batch of its own: a transaction of several pages (a 40 KiB payload alone takes three). */
+    enqueueLarge: () => Promise<unknown>
+    walFrames: () => number
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = tempDir()
+  try {
+    const path = join(dir, 'tacit.db')
+    const storage = await openSqliteStorage(path, { synchronous: 'NORMAL' })
+    const db = new Database(path)
     try {
-      const path = join(dir, 'tacit.db')
-      const s = await openSqliteStorage(path, { synchronous: 'NORMAL' })
-      const db = new Database(path)
-      try {
-        const [device] = await registerUser(s, 'backstop')
-        for (let i = 0; i < 400; i++) {
-          await s.enqueue(
+      const [device] = await registerUser(storage, handle)
+      await body({
+        storage,
+        enqueueLarge: () =>
+          storage.enqueue(
             [{ mailboxes: [device!], payload: new Uint8Array(40_000), expiresAt: T0 + HOUR }],
             T0,
-          )
-        }
-        // An invite is written by the main connection, synchronously, on the event loop. With
-        // SQLite's default limit its COMMIT would checkpoint the whole WAL there, and the
-        // writer's next batch would start the WAL again from frame 0.
-        await s.createInvite(new Uint8Array(randomBytes(32)), T0, T0 + HOUR)
-        await s.enqueue([{ mailboxes: [device!], payload: new Uint8Array(40_000), expiresAt: T0 + HOUR }], T0)
-        const [status] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[]
-        assert.ok(status!.log > 1_500, `WAL frames: ${status!.log}`)
-      } finally {
-        db.close()
-        await s.close()
-      }
+          ),
+        walFrames: () => (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log,
+      })
     } finally {
-      rmSync(dir, { recursive: true, force: true })
+      db.close()
+      await storage.close()
     }
-  })
-})
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 describe('openStorage', () => {
   it('opens the embedded backend from its config', async () => {

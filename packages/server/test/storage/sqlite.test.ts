@@ -262,6 +262,10 @@ async function withLargeWal(
     storage: SqliteStorage
     /** One batch of its own: a transaction of several pages (a 40 KiB payload alone takes three). */
     enqueueLarge: () => Promise<unknown>
+    /**
+     * Frames in the WAL, as a passive checkpoint by the second connection reports them. That
+     * checkpoint copies the frames into the database file, so a test reads this last.
+     */
     walFrames: () => number
   }) => Promise<void>,
 ): Promise<void> {

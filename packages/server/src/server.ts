@@ -117,6 +117,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const now = deps.now ?? Date.now
   const log = deps.log ?? createLogger({ level: config.logLevel, logIp: config.logIp })
   const storage = deps.storage ?? (await openConfiguredStorage(config))
+  for (const warning of await storage.configurationWarnings()) {
+    log.log('warn', 'storage.configuration', { code: warning.code, message: warning.message })
+  }
   let notifier = deps.notifier
   let natsStats: (() => NatsNotifierStats) | null = null
   if (notifier === undefined) {

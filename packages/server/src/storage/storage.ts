@@ -120,10 +120,19 @@ export class StorageError extends Error {
   }
 }
 
+/** A setting of the database that works against Tacit's load; logged once at start. */
+export interface StorageWarning {
+  /** Stable, for alerts: `postgres-autovacuum-off`. */
+  readonly code: string
+  readonly message: string
+}
+
 export interface Storage {
   /** Applies pending schema migrations; idempotent. */
   migrate(): Promise<void>
   close(): Promise<void>
+  /** Settings of the database that work against Tacit's load (docs/operations.md); [] if none. */
+  configurationWarnings(): Promise<StorageWarning[]>
 
   // Invites and accounts
   createInvite(codeHash: Bytes, now: number, expiresAt: number): Promise<void>

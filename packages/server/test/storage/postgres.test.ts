@@ -8,7 +8,11 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import pg from 'pg'
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/migrations.ts'
-import { migratePostgres, openPostgresStorage } from '../../src/storage/postgres/postgres-storage.ts'
+import {
+  migratePostgres,
+  openPostgresStorage,
+  postgresWarnings,
+} from '../../src/storage/postgres/postgres-storage.ts'
 import { StorageError } from '../../src/storage/storage.ts'
 import {
   envelope,
@@ -199,6 +203,45 @@ describe('postgres storage: migrations and connection', () => {
     await assert.rejects(openPostgresStorage(URL, { schema: 'x; DROP TABLE y' }), (e: unknown) =>
       StorageError.is(e, 'invalid-argument'),
     )
+  })
+})
+
+describe('postgres storage: configuration warnings', () => {
+  it('warns when autovacuum cannot run, and only then', () => {
+    const on = new Map([
+      ['autovacuum', 'on'],
+      ['track_counts', 'on'],
+    ])
+    assert.deepEqual(postgresWarnings(on), [])
+    for (const off of ['autovacuum', 'track_counts']) {
+      const settings = new Map(on)
+      settings.set(off, 'off')
+      assert.deepEqual(
+        postgresWarnings(settings).map((w) => w.code),
+        ['postgres-autovacuum-off'],
+        off,
+      )
+    }
+    // A setting that cannot be read counts as off.
+    assert.equal(postgresWarnings(new Map([['autovacuum', 'on']])).length, 1)
+  })
+
+  it("reads this server's own settings", async () => {
+    const c = new pg.Client({ connectionString: URL })
+    await c.connect()
+    const r = await c.query(
+      "SELECT count(*)::int AS n FROM pg_settings WHERE name IN ('autovacuum', 'track_counts') AND setting = 'on'",
+    )
+    await c.end()
+    const schema = newSchema()
+    const storage = await openPostgresStorage(URL, { schema, poolSize: 2 })
+    try {
+      const codes = (await storage.configurationWarnings()).map((w) => w.code)
+      assert.deepEqual(codes, r.rows[0].n === 2 ? [] : ['postgres-autovacuum-off'])
+    } finally {
+      await storage.close()
+      await dropSchema(schema)
+    }
   })
 })
 

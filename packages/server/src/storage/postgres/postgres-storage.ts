@@ -45,6 +45,7 @@ import {
   type MailboxEntry,
   type Storage,
   StorageError,
+  type StorageWarning,
   type StoredKeyPackage,
 } from '../storage.ts'
 import {
@@ -78,6 +79,26 @@ export interface PostgresStorageOptions extends StorageOptions {
 
 /** Group-commit batches in flight at once (each holds one pool connection). */
 export const DEFAULT_BATCHES_IN_FLIGHT = 2
+
+/** The server settings `postgresWarnings` reads (from `pg_settings`). */
+const WATCHED_SETTINGS = ['autovacuum', 'track_counts'] as const
+
+/**
+ * The mailbox tables are queues: every envelope is a row inserted and soon deleted, and only
+ * VACUUM makes the space of deleted rows reusable. With autovacuum off (it also needs
+ * `track_counts`) they grow with every envelope ever sent, and writing back ever new pages raised
+ * the p99 at 5,000 envelopes/s (docs/benchmarks.md, Relay, tenth round).
+ */
+export function postgresWarnings(settings: ReadonlyMap<string, string>): StorageWarning[] {
+  if (settings.get('autovacuum') === 'on' && settings.get('track_counts') === 'on') return []
+  return [
+    {
+      code: 'postgres-autovacuum-off',
+      message:
+        'PostgreSQL autovacuum is off (autovacuum or track_counts): the mailbox tables will grow with every envelope (docs/operations.md, "PostgreSQL: vacuum")',
+    },
+  ]
+}
 
 /** Schema names are spliced into SQL and connection options: only plain identifiers. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -197,6 +218,17 @@ export class PostgresStorage implements Storage {
     await this.#tx(async (c) => {
       await migratePostgres(c, this.#schema)
     })
+  }
+
+  /** See `postgresWarnings`. */
+  async configurationWarnings(): Promise<StorageWarning[]> {
+    const settings = await this.#read(async (c) => {
+      const r = await c.query(
+        `SELECT name, setting FROM pg_settings WHERE name IN (${WATCHED_SETTINGS.map((n) => `'${n}'`).join(', ')})`,
+      )
+      return new Map((r.rows as Row[]).map((row) => [row.name as string, row.setting as string]))
+    })
+    return postgresWarnings(settings)
   }
 
   async close(): Promise<void> {

@@ -40,6 +40,7 @@ import {
   type MailboxEntry,
   type Storage,
   StorageError,
+  type StorageWarning,
   type StoredKeyPackage,
 } from '../storage.ts'
 import {
@@ -216,6 +217,11 @@ export class SqliteStorage implements Storage {
     } catch (error) {
       throw mapError(error)
     }
+  }
+
+  /** The embedded database's settings are the server's own (decision 0018). */
+  async configurationWarnings(): Promise<StorageWarning[]> {
+    return []
   }
 
   async close(): Promise<void> {

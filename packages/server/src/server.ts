@@ -117,7 +117,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const now = deps.now ?? Date.now
   const log = deps.log ?? createLogger({ level: config.logLevel, logIp: config.logIp })
   const storage = deps.storage ?? (await openConfiguredStorage(config))
-  for (const warning of await storage.configurationWarnings()) {
+  // Advice for the operator (docs/operations.md); a database that cannot say does not stop the start.
+  const warnings = await storage.configurationWarnings().catch(() => {
+    log.log('warn', 'storage.configuration-unknown', {})
+    return []
+  })
+  for (const warning of warnings) {
     log.log('warn', 'storage.configuration', { code: warning.code, message: warning.message })
   }
   let notifier = deps.notifier

@@ -219,7 +219,7 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  /** The embedded database's settings are the server's own (decision 0018). */
+  /** The embedded database is configured by the server itself when it opens it: nothing to report. */
   async configurationWarnings(): Promise<StorageWarning[]> {
     return []
   }

@@ -12,7 +12,7 @@ import {
 } from '@tacit/protocol/wire/limits'
 import { MAX_CLAIM_HANDLES } from '../src/http/key-routes.ts'
 import { generateTestKey } from './support/keys.ts'
-import { newInvite, startTestServer, type TestServer } from './support/test-server.ts'
+import { interceptStorage, newInvite, startTestServer, type TestServer } from './support/test-server.ts'
 
 let t: TestServer
 before(async () => {
@@ -474,5 +474,52 @@ describe('logs', () => {
     assert.ok(!all.includes(t.invite))
     assert.ok(!all.includes('127.0.0.1'))
     assert.ok(!/sessionToken|Bearer/.test(all))
+  })
+})
+
+describe('storage configuration warnings at start', () => {
+  const events = (lines: string[]) =>
+    lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((e) => String(e.event).startsWith('storage.'))
+
+  it('logs each warning the storage reports, with its code', async () => {
+    const warned = await startTestServer([], {
+      wrapStorage: (storage) =>
+        interceptStorage(storage, {
+          configurationWarnings: async () => [{ code: 'test-setting', message: 'a setting to change' }],
+        }),
+    })
+    try {
+      const logged = events(warned.logs)
+      assert.deepEqual(
+        logged.map((e) => [e.level, e.event, e.code]),
+        [['warn', 'storage.configuration', 'test-setting']],
+      )
+    } finally {
+      await warned.stop()
+    }
+  })
+
+  it('starts, and says so, when the storage cannot report its settings', async () => {
+    const unknown = await startTestServer([], {
+      wrapStorage: (storage) =>
+        interceptStorage(storage, {
+          configurationWarnings: () => Promise.reject(new Error('permission denied for pg_settings')),
+        }),
+    })
+    try {
+      assert.deepEqual(
+        events(unknown.logs).map((e) => e.event),
+        ['storage.configuration-unknown'],
+      )
+      assert.equal((await unknown.api.request('GET', '/healthz')).status, 200)
+    } finally {
+      await unknown.stop()
+    }
+  })
+
+  it('SQLite reports nothing', () => {
+    assert.deepEqual(events(t.logs), [])
   })
 })

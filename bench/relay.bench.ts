@@ -99,6 +99,8 @@ export interface ServerUnderTest {
   readonly pid: number
   readonly adapter: AdapterSpec
   readonly usesPostgres: boolean
+  /** Codes of the server's configuration warnings at start (docs/operations.md), if any. */
+  readonly warnings?: readonly string[]
   stop(): Promise<void>
 }
 
@@ -325,8 +327,14 @@ async function benchServer(
   factory: ServerFactory,
   options: Options,
   phaseBase: number,
+  warnings: Record<string, readonly string[]>,
 ): Promise<PhaseFigures[]> {
   const server = await factory(options.clients)
+  if (server.warnings !== undefined && server.warnings.length > 0) {
+    // The results depend on them (a PostgreSQL without autovacuum: docs/operations.md).
+    warnings[name] = server.warnings
+    log(options, `${name}: the server warns at start: ${server.warnings.join(', ')}`)
+  }
   const generators = Array.from({ length: options.generators }, () => new Generator())
   const out: PhaseFigures[] = []
   try {
@@ -423,6 +431,7 @@ async function main(): Promise<void> {
   log(options, HEADER)
   const phases: PhaseFigures[] = []
   const skipped: Record<string, string> = {}
+  const warnings: Record<string, readonly string[]> = {}
   let phaseBase = 0
   for (const name of options.servers) {
     const factory = factories[name]
@@ -433,7 +442,7 @@ async function main(): Promise<void> {
       continue
     }
     try {
-      phases.push(...(await benchServer(name, factory, options, phaseBase)))
+      phases.push(...(await benchServer(name, factory, options, phaseBase, warnings)))
     } catch (error) {
       // A backend that cannot start (e.g. not built yet) is reported, not fatal to the others.
       skipped[name] = error instanceof Error ? error.message.split('\n')[0]! : String(error)
@@ -472,6 +481,7 @@ async function main(): Promise<void> {
     phases,
     ratios,
     skipped,
+    warnings,
     node: process.version,
   }
   if (options.json) console.log(JSON.stringify(result))

@@ -32,6 +32,7 @@ async function startTacit(
         options: { wsUrl: server.wsUrl, devices: serializeDevices(devices) },
       },
       usesPostgres: flags.postgresUrl !== undefined,
+      warnings: storageWarnings(server.lines),
       async stop() {
         await stopServer(server)
         await cleanup()
@@ -42,6 +43,20 @@ async function startTacit(
     await cleanup()
     throw error
   }
+}
+
+/** The codes of the server's `storage.configuration` warnings, which it logs before listening. */
+function storageWarnings(lines: readonly string[]): string[] {
+  const codes: string[] = []
+  for (const line of lines) {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>
+      if (entry.event === 'storage.configuration' && typeof entry.code === 'string') codes.push(entry.code)
+    } catch {
+      // Not a log line (the first start's invite text).
+    }
+  }
+  return codes
 }
 
 export async function withPostgres<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -74,6 +74,8 @@ export interface PhaseResult {
    * `latencies` after the generator's own send lag (its stalls on the receiving side remain in).
    */
   latenciesFromSend: number[]
+  /** Rate mode: the scheduled send time (ms since the epoch) of each entry of `latencies`. */
+  scheduledAt: number[]
   /**
    * Rate mode: deliveries of an envelope of the measured interval that this generator's clients
    * had already received (at-least-once delivery: a redelivery before the ack took effect). Only
@@ -109,6 +111,7 @@ let current: {
   acked: number
   latencies: number[]
   latenciesFromSend: number[]
+  scheduledAt: number[]
   /** Envelopes of the latency window delivered so far, by sender × 2^32 + counter. */
   seen: Set<number>
   duplicates: number
@@ -172,6 +175,7 @@ function onDeliver(payload: Uint8Array): void {
     const latency = now() - scheduled
     phase.latencies.push(latency)
     phase.latenciesFromSend.push(latency - header.sendLagMs)
+    phase.scheduledAt.push(scheduled)
   }
 }
 
@@ -196,6 +200,7 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     acked: 0,
     latencies: [] as number[],
     latenciesFromSend: [] as number[],
+    scheduledAt: [] as number[],
     seen: new Set<number>(),
     duplicates: 0,
     latencyFrom: Number.POSITIVE_INFINITY,
@@ -311,6 +316,7 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
     measuredMs: measureEnd - measureStart,
     latencies: state.latencies,
     latenciesFromSend: state.latenciesFromSend,
+    scheduledAt: state.scheduledAt,
     duplicates: state.duplicates,
     sendLags,
     cpuUserMs: cpu.user / 1000,

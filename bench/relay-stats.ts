@@ -54,3 +54,50 @@ export function percentile(sorted: readonly number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length)
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!
 }
+
+export interface LatencyWindow {
+  /** Start of the window, ms after `from`. */
+  readonly startMs: number
+  /** Envelopes scheduled in the window and delivered. */
+  readonly n: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly maxMs: number
+}
+
+/**
+ * The latencies by when their envelopes were scheduled, in windows of `windowMs` from `from`:
+ * where in a run the tail comes from (a stall, a checkpoint, write-back). `scheduledAt[i]` belongs
+ * to `latencies[i]`. Windows with no delivery are left out.
+ */
+export function latencyTimeline(
+  scheduledAt: readonly number[],
+  latencies: readonly number[],
+  from: number,
+  windowMs: number,
+): LatencyWindow[] {
+  if (scheduledAt.length !== latencies.length) throw new RangeError('one scheduled time per latency')
+  if (!(windowMs > 0)) throw new RangeError('windowMs must be positive')
+  const byWindow = new Map<number, number[]>()
+  for (let i = 0; i < latencies.length; i++) {
+    const w = Math.floor((scheduledAt[i]! - from) / windowMs)
+    let list = byWindow.get(w)
+    if (list === undefined) {
+      list = []
+      byWindow.set(w, list)
+    }
+    list.push(latencies[i]!)
+  }
+  return [...byWindow.keys()]
+    .sort((a, b) => a - b)
+    .map((w) => {
+      const sorted = byWindow.get(w)!.sort((a, b) => a - b)
+      return {
+        startMs: w * windowMs,
+        n: sorted.length,
+        p50Ms: percentile(sorted, 50),
+        p99Ms: percentile(sorted, 99),
+        maxMs: sorted[sorted.length - 1]!,
+      }
+    })
+}

@@ -17,7 +17,9 @@
  * --measure-ms N, --sizes 256,4096, --rate N (offered rate of the latency phase; 5,000 by default,
  * the issue's figure — a lower one measures CPU per envelope on a machine too loaded for 5,000/s),
  * --modes throughput,rate, --generators N (load generator processes, 2 by default), --warmup-ms N
- * (3,000 by default).
+ * (3,000 by default), --timeline-ms N (rate mode: also p50/p99/max by scheduled send time, in
+ * windows of N ms, to see where in a run the tail comes from; with a long --measure-ms, a sustained
+ * load's periodic stalls).
  * Env: TACIT_SERVER_NODE_FLAGS (server process), TACIT_LOAD_NODE_FLAGS (generator processes).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
@@ -28,6 +30,8 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AdapterSpec, LoadCommand, LoadReply, PhaseResult } from './relay-load.ts'
 import {
+  type LatencyWindow,
+  latencyTimeline,
   percentile,
   postgresCpuDelta,
   readLoadAverage,
@@ -72,6 +76,8 @@ interface Options {
   rate: number
   modes: ('throughput' | 'rate')[]
   generators: number
+  /** Rate mode: latency windows of this many ms (0: none). */
+  timelineMs: number
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -91,6 +97,7 @@ function parseOptions(argv: readonly string[]): Options {
       .split(',')
       .filter((m): m is 'throughput' | 'rate' => m === 'throughput' || m === 'rate'),
     generators: Math.max(1, Math.min(MAX_GENERATORS, Number(value('--generators') ?? GENERATORS))),
+    timelineMs: Math.max(0, Number(value('--timeline-ms') ?? 0)),
   }
 }
 
@@ -227,6 +234,8 @@ export interface PhaseFigures {
   p99FromSendMs?: number
   /** Rate mode: p99 of how late the generators sent (ms after the scheduled time); part of p99Ms. */
   sendLagP99Ms?: number
+  /** Rate mode with --timeline-ms: the latencies by scheduled send time, window by window. */
+  timeline?: LatencyWindow[]
   generators: number
   sent: number
   acked: number
@@ -318,6 +327,14 @@ async function runPhase(
     )
     figures.undelivered = sum((r) => r.sentMeasured) - latencies.length
     figures.duplicates = sum((r) => r.duplicates)
+    if (options.timelineMs > 0) {
+      figures.timeline = latencyTimeline(
+        parts.flatMap((r) => r.scheduledAt),
+        parts.flatMap((r) => r.latencies),
+        startAt + warmupMs,
+        options.timelineMs,
+      )
+    }
   }
   return figures
 }
@@ -365,6 +382,7 @@ async function benchServer(
       for (const mode of options.modes) {
         const figures = await runPhase(generators, server, name, mode, size, ++phase, options)
         log(options, formatRow(figures))
+        for (const w of figures.timeline ?? []) log(options, formatWindow(w))
         out.push(figures)
       }
     }
@@ -382,6 +400,10 @@ function log(_options: Options, line: string): void {
 
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits)
+
+function formatWindow(w: LatencyWindow): string {
+  return `  ${`+${(w.startMs / 1000).toFixed(1)} s`.padStart(9)}  n ${String(w.n).padStart(6)}  p50 ${fmt(w.p50Ms, 1).padStart(7)}  p99 ${fmt(w.p99Ms, 1).padStart(7)}  max ${fmt(w.maxMs, 1).padStart(7)} ms`
+}
 
 function formatRow(f: PhaseFigures): string {
   return [

@@ -1,0 +1,42 @@
+/** The latency timeline of `bench:relay --timeline-ms`: windows by scheduled send time. */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { latencyTimeline } from '../../bench/relay-stats.ts'
+
+describe('latencyTimeline', () => {
+  it('groups latencies by the window their envelope was scheduled in', () => {
+    const from = 1_000_000
+    // Window 0: 100 envelopes at 1..100 ms; window 2 (window 1 empty): one slow envelope.
+    const scheduled = [...Array.from({ length: 100 }, (_, i) => from + i * 5), from + 2_100]
+    const latencies = [...Array.from({ length: 100 }, (_, i) => i + 1), 250]
+    // Listed out of order: the windows come back sorted by time.
+    const order = [100, ...Array.from({ length: 100 }, (_, i) => 99 - i)]
+    const timeline = latencyTimeline(
+      order.map((i) => scheduled[i]!),
+      order.map((i) => latencies[i]!),
+      from,
+      1_000,
+    )
+    assert.deepEqual(timeline, [
+      { startMs: 0, n: 100, p50Ms: 50, p99Ms: 99, maxMs: 100 },
+      { startMs: 2_000, n: 1, p50Ms: 250, p99Ms: 250, maxMs: 250 },
+    ])
+  })
+
+  it('counts an envelope scheduled on a boundary in the later window', () => {
+    const timeline = latencyTimeline([999, 1_000], [7, 9], 0, 1_000)
+    assert.deepEqual(
+      timeline.map((w) => [w.startMs, w.n, w.maxMs]),
+      [
+        [0, 1, 7],
+        [1_000, 1, 9],
+      ],
+    )
+  })
+
+  it('refuses mismatched lists and a window that is not positive', () => {
+    assert.throws(() => latencyTimeline([1, 2], [1], 0, 1_000), RangeError)
+    assert.throws(() => latencyTimeline([1], [1], 0, 0), RangeError)
+    assert.deepEqual(latencyTimeline([], [], 0, 1_000), [])
+  })
+})

@@ -11,6 +11,7 @@ import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/storage/
 import {
   migratePostgres,
   openPostgresStorage,
+  type PostgresStorage,
   postgresWarnings,
 } from '../../src/storage/postgres/postgres-storage.ts'
 import { StorageError } from '../../src/storage/storage.ts'
@@ -38,18 +39,29 @@ async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/** Two forced rotations retire the generation that was current before them (decision 0019). */
+async function retireEveryGeneration(storage: PostgresStorage): Promise<void> {
+  await storage.rotatePayloads(Date.now(), 0)
+  await storage.rotatePayloads(Date.now(), 0)
+}
+
 runStorageContract(
   'postgres',
   async (options): Promise<StorageHarness> => {
     const schema = newSchema()
-    const storage = await openPostgresStorage(URL, { ...options, schema, poolSize: 4 })
+    // No rotation timer: payload generations move only when a test says so.
+    const opened = { ...options, schema, poolSize: 4, payloadGenerationMs: 0 }
+    const storage = await openPostgresStorage(URL, opened)
     const others: InspectableStorage[] = []
     return {
       storage,
       async openAnother() {
-        const other = await openPostgresStorage(URL, { ...options, schema, poolSize: 4 })
+        const other = await openPostgresStorage(URL, opened)
         others.push(other)
         return other
+      },
+      async releaseAcknowledged() {
+        await retireEveryGeneration(storage)
       },
       async close() {
         for (const o of others) await o.close()
@@ -110,17 +122,20 @@ describe('postgres storage: migrations and connection', () => {
         `SELECT reloptions FROM pg_class WHERE oid = '${schema}.devices'::regclass`,
       )
       assert.deepEqual(options.rows[0].reloptions, ['fillfactor=50'])
-      // v4: a payload (ciphertext) is stored out of line with no compression attempt.
+      // v4: a payload (ciphertext) is stored out of line with no compression attempt; v5 kept
+      // that for the partitioned table and every partition of it.
       const storage = await c.query(
-        `SELECT attstorage FROM pg_attribute WHERE attrelid = '${schema}.payloads'::regclass AND attname = 'payload'`,
+        `SELECT DISTINCT attstorage FROM pg_attribute
+          WHERE attname = 'payload' AND (attrelid = '${schema}.payloads'::regclass
+            OR attrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = '${schema}.payloads'::regclass))`,
       )
-      assert.equal(storage.rows[0].attstorage, 'e')
+      assert.deepEqual(storage.rows, [{ attstorage: 'e' }])
       const versions = await c.query(`SELECT version FROM ${schema}.schema_version ORDER BY version`)
       assert.deepEqual(
         versions.rows.map((r) => r.version),
         POSTGRES_MIGRATIONS.map((m) => m.version),
       )
-      assert.equal(POSTGRES_SCHEMA_VERSION, 4)
+      assert.equal(POSTGRES_SCHEMA_VERSION, 5)
     } finally {
       await c.end()
       await dropSchema(schema)
@@ -291,6 +306,199 @@ describe('postgres storage: batches in flight', () => {
       )
     } finally {
       await storage.close()
+      await dropSchema(schema)
+    }
+  })
+})
+
+describe('postgres storage: payload generations (decision 0019)', () => {
+  const text = (e: { payload: Uint8Array }): string => new TextDecoder().decode(e.payload)
+
+  async function generations(c: pg.Client, schema: string): Promise<{ current: number; tables: string[] }> {
+    const g = await c.query(`SELECT current FROM ${schema}.payload_generation`)
+    const t = await c.query(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = '${schema}.payloads'::regclass`,
+    )
+    return { current: Number(g.rows[0].current), tables: t.rows.map((r) => r.relname as string).sort() }
+  }
+
+  it('retiring a generation keeps what mailboxes hold and drops what was acknowledged', async () => {
+    const schema = newSchema()
+    const s = await openPostgresStorage(URL, { schema, payloadGenerationMs: 0 })
+    const c = new pg.Client({ connectionString: URL })
+    await c.connect()
+    try {
+      const [d0, d1] = await registerUser(s, 'alice', 2)
+      const now = Date.now()
+      const later = now + 3600_000
+      const [[shared0, shared1], [acked], [pending]] = (await s.enqueue(
+        [
+          envelope([d0!, d1!], 'shared', later),
+          envelope([d0!], 'acked', later),
+          envelope([d1!], 'pending', later),
+        ],
+        now,
+      )) as [[bigint, bigint], [bigint], [bigint]]
+      assert.equal(await s.ack(d0!, [acked]), 1)
+      // Acknowledged, unreachable, but still in its generation's partition until that is retired.
+      assert.equal(await s.countRows('payloads'), 3)
+      assert.deepEqual((await s.fetchMailbox(d0!, 0n, 10, now)).map(text), ['shared'])
+
+      const before = await generations(c, schema)
+      assert.deepEqual(await s.rotatePayloads(now, 0), { rotated: true, retired: 0, kept: 0 })
+      assert.deepEqual(await s.rotatePayloads(now, 0), { rotated: true, retired: 1, kept: 2 })
+      const after = await generations(c, schema)
+      assert.equal(after.current, before.current + 2)
+      assert.ok(!after.tables.includes(`payloads_g${before.current}`), 'the old partition is dropped')
+      assert.equal(await s.countRows('payloads'), 2)
+      const kept = await c.query(`SELECT generation FROM ${schema}.payloads_kept`)
+      assert.deepEqual(kept.rows, [{ generation: '0' }, { generation: '0' }])
+
+      // The kept payloads are delivered as before, under the same seqs.
+      assert.deepEqual(
+        (await s.fetchMailbox(d0!, 0n, 10, now)).map((e) => [e.seq, text(e)]),
+        [[shared0, 'shared']],
+      )
+      assert.deepEqual(
+        (await s.fetchMailbox(d1!, 0n, 10, now)).map((e) => [e.seq, text(e)]),
+        [
+          [shared1, 'shared'],
+          [pending, 'pending'],
+        ],
+      )
+      // A kept payload goes with its last reference, in the acknowledging batch.
+      assert.equal(await s.ack(d0!, [shared0]), 1)
+      assert.equal(await s.countRows('payloads'), 2)
+      assert.equal(await s.ack(d1!, [shared1, pending]), 2)
+      assert.equal(await s.countRows('payloads'), 0)
+      // Not yet due: nothing rotates.
+      assert.deepEqual(await s.rotatePayloads(now + 1, 5_000), { rotated: false, retired: 0, kept: 0 })
+    } finally {
+      await c.end()
+      await s.close()
+      await dropSchema(schema)
+    }
+  })
+
+  it('two processes rotating under load lose and duplicate nothing', async () => {
+    const schema = newSchema()
+    const a = await openPostgresStorage(URL, { schema, poolSize: 4, payloadGenerationMs: 0 })
+    const b = await openPostgresStorage(URL, { schema, poolSize: 4, payloadGenerationMs: 0 })
+    try {
+      const devices = await registerUser(a, 'load', 4)
+      const now = Date.now()
+      const later = now + 3600_000
+      /** What each mailbox must still hold: seq → text. */
+      const expected = new Map(devices.map((d) => [d, new Map<bigint, string>()]))
+      for (let round = 0; round < 12; round++) {
+        const sends = Array.from({ length: 8 }, (_, i) => {
+          const to = [devices[i % 4]!, devices[(i + round) % 4]!].filter((d, j, all) => all.indexOf(d) === j)
+          const body = `r${round}-m${i}`
+          return (i % 2 === 0 ? a : b).enqueue([envelope(to, body, later)], now).then(([seqs]) => {
+            for (const [j, d] of to.entries()) expected.get(d)!.set(seqs![j]!, body)
+          })
+        })
+        // Each acknowledges half of what a mailbox holds, while both rotate.
+        const acks = devices.map(async (d, i) => {
+          const held = [...expected.get(d)!.keys()].filter((_, j) => j % 2 === round % 2)
+          const n = await (i % 2 === 0 ? b : a).ack(d, held)
+          assert.equal(n, held.length)
+          for (const seq of held) expected.get(d)!.delete(seq)
+        })
+        await Promise.all([...sends, ...acks, a.rotatePayloads(now, 0), b.rotatePayloads(now, 0)])
+      }
+      await retireEveryGeneration(a)
+      const distinct = new Set<string>()
+      for (const d of devices) {
+        const held = await b.fetchMailbox(d, 0n, 1000, now)
+        assert.deepEqual(
+          held.map((e) => [e.seq, text(e)]),
+          [...expected.get(d)!].sort(([x], [y]) => (x < y ? -1 : 1)),
+        )
+        for (const e of held) distinct.add(text(e))
+      }
+      assert.equal(await a.countRows('payloads'), distinct.size, 'only what a mailbox holds is stored')
+      for (const d of devices) await a.ack(d, [...expected.get(d)!.keys()])
+      assert.equal(await a.countRows('payloads'), 0)
+    } finally {
+      await a.close()
+      await b.close()
+      await dropSchema(schema)
+    }
+  })
+
+  it('upgrading from v4 moves stored payloads to the kept partition', async () => {
+    const schema = newSchema()
+    const c = new pg.Client({ connectionString: URL })
+    await c.connect()
+    try {
+      await c.query('BEGIN')
+      await migratePostgres(c as unknown as pg.PoolClient, schema, POSTGRES_MIGRATIONS.slice(0, 4))
+      await c.query('COMMIT')
+      const s4 = await openPostgresStorage(URL, { schema, migrate: false, payloadGenerationMs: 0 })
+      const [d0] = await registerUser(s4, 'old')
+      // The v4 storage code is gone; write its rows as it did.
+      await c.query(
+        `WITH p AS (INSERT INTO ${schema}.payloads (payload, received_at, expires_at)
+                      VALUES ('\\x6f6c64', 5, 9999999999999) RETURNING id)
+         INSERT INTO ${schema}.mailbox (device_id, seq, payload_id) SELECT $1, 1, id FROM p`,
+        [d0],
+      )
+      await c.query(`UPDATE ${schema}.devices SET next_seq = 2, mailbox_count = 1 WHERE device_id = $1`, [d0])
+      await s4.close()
+
+      const s = await openPostgresStorage(URL, { schema, payloadGenerationMs: 0 })
+      try {
+        const [entry] = await s.fetchMailbox(d0!, 0n, 10, 6)
+        assert.deepEqual([entry?.seq, text(entry!), entry?.receivedAt], [1n, 'old', 5])
+        assert.equal(
+          Number((await c.query(`SELECT count(*) AS n FROM ${schema}.payloads_kept`)).rows[0].n),
+          1,
+        )
+        // New payloads take ids after the old ones: the sequence moved with the table.
+        const [[seq]] = (await s.enqueue([envelope([d0!], 'new', 9999999999999)], 6)) as [[bigint]]
+        assert.equal(seq, 2n)
+        const ids = await c.query(`SELECT id FROM ${schema}.payloads ORDER BY id`)
+        assert.equal(ids.rows.length, 2)
+        assert.ok(BigInt(ids.rows[1].id) > BigInt(ids.rows[0].id))
+        assert.equal(await s.ack(d0!, [1n]), 1)
+        assert.equal(
+          Number((await c.query(`SELECT count(*) AS n FROM ${schema}.payloads_kept`)).rows[0].n),
+          0,
+        )
+      } finally {
+        await s.close()
+      }
+    } finally {
+      await c.end()
+      await dropSchema(schema)
+    }
+  })
+
+  it('the storage rotates on its own timer, keeping three partitions, and stops on close', async () => {
+    const schema = newSchema()
+    const s = await openPostgresStorage(URL, { schema, payloadGenerationMs: 40 })
+    const c = new pg.Client({ connectionString: URL })
+    await c.connect()
+    try {
+      const deadline = Date.now() + 10_000
+      let seen = await generations(c, schema)
+      while (seen.current < 6 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        seen = await generations(c, schema)
+      }
+      assert.ok(seen.current >= 6, `generation ${seen.current} after 10 s`)
+      await s.close()
+      const stopped = await generations(c, schema)
+      // The previous, the current and the next generation; older ones were retired.
+      const live = [stopped.current - 1, stopped.current, stopped.current + 1].map((g) => `payloads_g${g}`)
+      assert.deepEqual(stopped.tables, ['payloads_kept', ...live].sort())
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.equal((await generations(c, schema)).current, stopped.current, 'no rotation after close')
+    } finally {
+      await c.end()
+      await s.close()
       await dropSchema(schema)
     }
   })

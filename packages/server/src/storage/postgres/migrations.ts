@@ -132,6 +132,44 @@ CLUSTER devices USING devices_pkey;
 ALTER TABLE payloads ALTER COLUMN payload SET STORAGE EXTERNAL;
 `,
   },
+  {
+    version: 5,
+    name: 'payloads in generations: partitions dropped whole instead of rows deleted',
+    // See decision 0019. Every payload goes into the partition of the current generation; the
+    // storage moves a generation's still-referenced payloads to `payloads_kept` (generation 0)
+    // and drops its partition once newer generations have taken over. Acknowledged payloads of
+    // live generations are not deleted row by row: their partition goes in one DROP. Existing
+    // payloads move to `payloads_kept`.
+    sql: `
+ALTER SEQUENCE payloads_id_seq OWNED BY NONE;
+ALTER TABLE payloads RENAME TO payloads_v4;
+ALTER INDEX payloads_pkey RENAME TO payloads_v4_pkey;
+ALTER INDEX payloads_by_expiry RENAME TO payloads_v4_by_expiry;
+CREATE TABLE payloads (
+  id BIGINT NOT NULL DEFAULT nextval('payloads_id_seq'),
+  generation BIGINT NOT NULL,
+  payload BYTEA NOT NULL,
+  received_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (id, generation)
+) PARTITION BY RANGE (generation);
+ALTER TABLE payloads ALTER COLUMN payload SET STORAGE EXTERNAL;
+CREATE INDEX payloads_by_expiry ON payloads (expires_at);
+CREATE TABLE payloads_kept PARTITION OF payloads FOR VALUES FROM (0) TO (1);
+CREATE TABLE payloads_g1 PARTITION OF payloads FOR VALUES FROM (1) TO (2);
+CREATE TABLE payloads_g2 PARTITION OF payloads FOR VALUES FROM (2) TO (3);
+INSERT INTO payloads_kept (id, generation, payload, received_at, expires_at)
+  SELECT id, 0, payload, received_at, expires_at FROM payloads_v4;
+DROP TABLE payloads_v4;
+ALTER SEQUENCE payloads_id_seq OWNED BY payloads.id;
+CREATE TABLE payload_generation (
+  singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),
+  current BIGINT NOT NULL,
+  started_at BIGINT NOT NULL
+);
+INSERT INTO payload_generation (current, started_at) VALUES (1, 0);
+`,
+  },
 ]
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length

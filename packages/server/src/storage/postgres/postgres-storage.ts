@@ -75,7 +75,17 @@ export interface PostgresStorageOptions extends StorageOptions {
   readonly poolSize?: number
   /** Apply pending migrations on open (default true). */
   readonly migrate?: boolean
+  /**
+   * How long one payload generation takes new payloads (decision 0019). Default 5,000 ms; 0 turns
+   * the storage's own rotation off (tests call `rotatePayloads`).
+   */
+  readonly payloadGenerationMs?: number
 }
+
+/** Default length of a payload generation (decision 0019). */
+export const DEFAULT_PAYLOAD_GENERATION_MS = 5_000
+/** Generation partitions are named `payloads_g<N>`; the number is the partition's bound. */
+const GENERATION_TABLE = /^payloads_g([1-9][0-9]{0,17})$/
 
 /** Group-commit batches in flight at once (each holds one pool connection). */
 export const DEFAULT_BATCHES_IN_FLIGHT = 2
@@ -102,6 +112,8 @@ export function postgresWarnings(settings: ReadonlyMap<string, string>): Storage
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 /** pg_advisory_xact_lock key for migrations ("tacit" in ASCII); the schema name is the second key. */
 const MIGRATION_LOCK = 0x74616369
+/** pg_advisory_xact_lock key for payload rotation ("tacr"); the schema name is the second key. */
+const ROTATION_LOCK = 0x74616372
 
 type Row = Record<string, unknown>
 type Client = pg.PoolClient
@@ -141,6 +153,7 @@ export class PostgresStorage implements Storage {
   readonly #queue: GroupCommitQueue<WriteCall, bigint[][] | number>
   readonly #capacity: number
   #closed = false
+  #rotation: { timer: NodeJS.Timeout; running: Promise<unknown> } | null = null
   /** Resolves once the latest batch holds its device row locks (or failed to take them). */
   #lockGate: Promise<void> = Promise.resolve()
 
@@ -229,8 +242,94 @@ export class PostgresStorage implements Storage {
     return postgresWarnings(settings)
   }
 
+  /** Rotates payload generations every `generationMs` from now on, until `close`. */
+  startPayloadRotation(generationMs: number): void {
+    if (this.#rotation !== null || generationMs <= 0) return
+    const rotation = {
+      running: Promise.resolve() as Promise<unknown>,
+      timer: setInterval(
+        () => {
+          rotation.running = rotation.running.then(() =>
+            this.rotatePayloads(Date.now(), generationMs).catch(() => undefined),
+          )
+        },
+        Math.max(1, Math.floor(generationMs / 4)),
+      ),
+    }
+    rotation.timer.unref()
+    this.#rotation = rotation
+  }
+
+  /**
+   * Starts the next payload generation once the current one is `generationMs` old, then retires
+   * every generation older than the previous one: its payloads that a mailbox row still
+   * references move to `payloads_kept`, and its partition is dropped whole, with the payloads
+   * acknowledged meanwhile (decision 0019). Safe to run from several processes at once.
+   */
+  async rotatePayloads(
+    now: number,
+    generationMs: number = DEFAULT_PAYLOAD_GENERATION_MS,
+  ): Promise<{ rotated: boolean; retired: number; kept: number }> {
+    checkInteger(now, 'now')
+    const { rotated, current, partitions } = await this.#tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ROTATION_LOCK, this.#schema])
+      const g = (await c.query('SELECT current, started_at FROM payload_generation FOR UPDATE'))
+        .rows[0] as Row
+      let current = num(g.current)
+      const startedAt = num(g.started_at)
+      const rotated = now - startedAt >= generationMs || now < startedAt
+      if (rotated) {
+        current += 1
+        await c.query('UPDATE payload_generation SET current = $1, started_at = $2', [current, now])
+        // The partition after the new current one, ready before any insert can need it.
+        // ATTACH, unlike CREATE … PARTITION OF, leaves inserts and reads running.
+        const next = current + 1
+        await c.query(
+          `CREATE TABLE payloads_g${next} (LIKE payloads INCLUDING DEFAULTS INCLUDING STORAGE);
+           ALTER TABLE payloads ATTACH PARTITION payloads_g${next} FOR VALUES FROM (${next}) TO (${next + 1})`,
+        )
+      }
+      const r = await c.query(
+        `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'payloads'::regclass`,
+      )
+      const partitions = (r.rows as Row[])
+        .map((row) => GENERATION_TABLE.exec(row.relname as string)?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number)
+      return { rotated, current, partitions }
+    })
+    let retired = 0
+    let kept = 0
+    for (const generation of partitions.filter((n) => n < current - 1).sort((a, b) => a - b)) {
+      kept += await this.#tx(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ROTATION_LOCK, this.#schema])
+        const table = `payloads_g${generation}`
+        // DETACH waits for every transaction that touches \`payloads\` (a batch that inserted into
+        // this generation among them) and holds off new ones until COMMIT: the copy below sees
+        // every mailbox row that can ever reference this generation.
+        const exists = await c.query('SELECT to_regclass($1) AS t', [table])
+        if ((exists.rows[0] as Row).t === null) return 0
+        await c.query(`ALTER TABLE payloads DETACH PARTITION ${table}`)
+        const moved = await c.query(
+          `INSERT INTO payloads_kept (id, generation, payload, received_at, expires_at)
+             SELECT id, 0, payload, received_at, expires_at FROM ${table} p
+              WHERE EXISTS (SELECT 1 FROM mailbox m WHERE m.payload_id = p.id)`,
+        )
+        await c.query(`DROP TABLE ${table}`)
+        return moved.rowCount ?? 0
+      })
+      retired += 1
+    }
+    return { rotated, retired, kept }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
+    if (this.#rotation !== null) {
+      clearInterval(this.#rotation.timer)
+      await this.#rotation.running
+    }
     await this.#queue.close()
     this.#closed = true
     await this.#pool.end()
@@ -553,16 +652,11 @@ export class PostgresStorage implements Storage {
     // those complete in any order.
     const ticket = this.#lockTicket()
     // Released after the lock query; also here, if the batch failed before reaching it.
-    const { results, freedPayloads: freed } = await this.#tx((c) =>
-      this.#writeMailboxCalls(c, calls, ticket),
-    ).finally(ticket.release)
-    if (freed.length > 0) {
-      // Garbage collection after COMMIT, outside the device row locks the next batch waits for.
-      // If it fails (or the process dies first), the payloads stay until `sweepExpired` passes
-      // their expiry: they are unreachable, as no mailbox row references them.
-      await this.#read((c) => deleteUnreferencedPayloads(c, freed)).catch(() => undefined)
+    try {
+      return await this.#tx((c) => this.#writeMailboxCalls(c, calls, ticket))
+    } finally {
+      ticket.release()
     }
-    return results
   }
 
   /** A place in the order in which batches take their device row locks. */
@@ -588,7 +682,7 @@ export class PostgresStorage implements Storage {
     c: Client,
     calls: readonly WriteCall[],
     ticket = this.#lockTicket(),
-  ): Promise<{ results: Settled<bigint[][] | number>[]; freedPayloads: string[] }> {
+  ): Promise<Settled<bigint[][] | number>[]> {
     const ids = listBatchDevices(calls)
     const states = new Map<DeviceId, MailboxState>()
     let payloadIds: string[]
@@ -633,7 +727,7 @@ export class PostgresStorage implements Storage {
     //    device's counters — next_seq and the count after the inserts from the plan, less what
     //    the deletion removed. Its parts see one snapshot: an ack cannot delete a row inserted
     //    here, and needs not to (a device acks only entries delivered, so committed, before).
-    if (plan.rows.length === 0 && plan.acks.length === 0) return { results: plan.results, freedPayloads: [] }
+    if (plan.rows.length === 0 && plan.acks.length === 0) return plan.results
     const ackDevices = plan.acks.map((a) => a.deviceId)
     const touched = [...new Set([...plan.touched, ...ackDevices])].filter((id) => states.has(id))
     const deleted = await c.query(
@@ -645,6 +739,10 @@ export class PostgresStorage implements Storage {
           WHERE m.device_id = a.device_id AND m.seq = a.seq
           RETURNING m.device_id, m.seq, m.payload_id),
        gone AS (SELECT device_id, count(*) AS n FROM del GROUP BY device_id),
+       freed AS (
+         DELETE FROM payloads_kept k WHERE k.id = ANY (ARRAY(SELECT payload_id FROM del))
+            AND NOT EXISTS (SELECT 1 FROM mailbox m WHERE m.payload_id = k.id
+                              AND (m.device_id, m.seq) NOT IN (SELECT device_id, seq FROM del))),
        upd AS (
          UPDATE devices d SET next_seq = u.next_seq,
                 mailbox_count = greatest(0, u.mailbox_count - coalesce(g.n, 0))
@@ -669,7 +767,7 @@ export class PostgresStorage implements Storage {
       gone.map((r) => ({ deviceId: r.device_id as string, seq: num(r.seq) })),
       states,
     )
-    return { results: plan.results, freedPayloads: [...new Set(gone.map((r) => r.payload_id as string))] }
+    return plan.results
   }
 
   async fetchMailbox(
@@ -759,9 +857,7 @@ export class PostgresStorage implements Storage {
           now,
         ])
       }
-      const {
-        results: [stored],
-      } = await this.#writeMailboxCalls(c, [
+      const [stored] = await this.#writeMailboxCalls(c, [
         {
           kind: 'enqueue',
           requests: request.welcome ? [request.commit, request.welcome] : [request.commit],
@@ -996,8 +1092,8 @@ async function insertPayloads(c: Client, calls: readonly WriteCall[]): Promise<s
               t.received_at, t.expires_at, t.ord
          FROM unnest($2::int[], $3::int[], $4::bigint[], $5::bigint[])
          WITH ORDINALITY AS t(off, len, received_at, expires_at, ord)),
-     ins AS (INSERT INTO payloads (id, payload, received_at, expires_at)
-       SELECT id, payload, received_at, expires_at FROM p)
+     ins AS (INSERT INTO payloads (id, generation, payload, received_at, expires_at)
+       SELECT id, (SELECT current FROM payload_generation), payload, received_at, expires_at FROM p)
      SELECT id FROM p ORDER BY ord`,
     [Buffer.concat(chunks), offsets, lengths, receivedAt, expiresAt],
   )
@@ -1012,7 +1108,7 @@ async function insertPayloads(c: Client, calls: readonly WriteCall[]): Promise<s
 async function deleteUnreferencedPayloads(c: Client, ids: string[]): Promise<void> {
   if (ids.length === 0) return
   await c.query(
-    `DELETE FROM payloads p WHERE p.id = ANY($1::bigint[])
+    `DELETE FROM payloads_kept p WHERE p.id = ANY($1::bigint[])
        AND NOT EXISTS (SELECT 1 FROM mailbox m WHERE m.payload_id = p.id)`,
     [[...new Set(ids)]],
   )
@@ -1124,5 +1220,6 @@ export async function openPostgresStorage(
       throw error
     }
   }
+  storage.startPayloadRotation(options.payloadGenerationMs ?? DEFAULT_PAYLOAD_GENERATION_MS)
   return storage
 }

@@ -67,6 +67,7 @@ import {
   checkUpload,
 } from '../validate.ts'
 import { POSTGRES_MIGRATIONS } from './migrations.ts'
+import { type PipelineStep, pipeline } from './pipeline.ts'
 
 export interface PostgresStorageOptions extends StorageOptions {
   /** Schema holding Tacit's tables (created if missing). Default `tacit`. */
@@ -264,64 +265,29 @@ export class PostgresStorage implements Storage {
    * Starts the next payload generation once the current one is `generationMs` old, then retires
    * every generation older than the previous one: its payloads that a mailbox row still
    * references move to `payloads_kept`, and its partition is dropped whole, with the payloads
-   * acknowledged meanwhile (decision 0019). Safe to run from several processes at once.
+   * acknowledged meanwhile (decision 0019). Inserts and reads go on throughout; several processes
+   * may call this at once (a session advisory lock takes them in turn).
    */
   async rotatePayloads(
     now: number,
     generationMs: number = DEFAULT_PAYLOAD_GENERATION_MS,
   ): Promise<{ rotated: boolean; retired: number; kept: number }> {
     checkInteger(now, 'now')
-    const { rotated, current, partitions } = await this.#tx(async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ROTATION_LOCK, this.#schema])
-      const g = (await c.query('SELECT current, started_at FROM payload_generation FOR UPDATE'))
-        .rows[0] as Row
-      let current = num(g.current)
-      const startedAt = num(g.started_at)
-      const rotated = now - startedAt >= generationMs || now < startedAt
-      if (rotated) {
-        current += 1
-        await c.query('UPDATE payload_generation SET current = $1, started_at = $2', [current, now])
-        // The partition after the new current one, ready before any insert can need it.
-        // ATTACH, unlike CREATE … PARTITION OF, leaves inserts and reads running.
-        const next = current + 1
-        await c.query(
-          `CREATE TABLE payloads_g${next} (LIKE payloads INCLUDING DEFAULTS INCLUDING STORAGE);
-           ALTER TABLE payloads ATTACH PARTITION payloads_g${next} FOR VALUES FROM (${next}) TO (${next + 1})`,
-        )
-      }
-      const r = await c.query(
-        `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-          WHERE i.inhparent = 'payloads'::regclass`,
-      )
-      const partitions = (r.rows as Row[])
-        .map((row) => GENERATION_TABLE.exec(row.relname as string)?.[1])
-        .filter((n): n is string => n !== undefined)
-        .map(Number)
-      return { rotated, current, partitions }
-    })
-    let retired = 0
-    let kept = 0
-    for (const generation of partitions.filter((n) => n < current - 1).sort((a, b) => a - b)) {
-      kept += await this.#tx(async (c) => {
-        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ROTATION_LOCK, this.#schema])
-        const table = `payloads_g${generation}`
-        // DETACH waits for every transaction that touches \`payloads\` (a batch that inserted into
-        // this generation among them) and holds off new ones until COMMIT: the copy below sees
-        // every mailbox row that can ever reference this generation.
-        const exists = await c.query('SELECT to_regclass($1) AS t', [table])
-        if ((exists.rows[0] as Row).t === null) return 0
-        await c.query(`ALTER TABLE payloads DETACH PARTITION ${table}`)
-        const moved = await c.query(
-          `INSERT INTO payloads_kept (id, generation, payload, received_at, expires_at)
-             SELECT id, 0, payload, received_at, expires_at FROM ${table} p
-              WHERE EXISTS (SELECT 1 FROM mailbox m WHERE m.payload_id = p.id)`,
-        )
-        await c.query(`DROP TABLE ${table}`)
-        return moved.rowCount ?? 0
-      })
-      retired += 1
+    checkInteger(generationMs, 'generationMs')
+    const c = await this.#connect()
+    let healthy = false
+    try {
+      await c.query('SELECT pg_advisory_lock($1, hashtext($2))', [ROTATION_LOCK, this.#schema])
+      const outcome = await rotateGenerations(c, now, generationMs)
+      await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [ROTATION_LOCK, this.#schema])
+      healthy = true
+      return outcome
+    } catch (error) {
+      throw mapError(error)
+    } finally {
+      // A connection a failure left behind is closed, which also lets go of the advisory lock.
+      c.release(!healthy)
     }
-    return { rotated, retired, kept }
   }
 
   async close(): Promise<void> {
@@ -648,14 +614,30 @@ export class PostgresStorage implements Storage {
   }
 
   async #runBatch(calls: WriteCall[]): Promise<Settled<bigint[][] | number>[]> {
-    // The ticket is taken now, in batch order, not once the connection and BEGIN are ready:
-    // those complete in any order.
+    // The ticket is taken now, in batch order, not once the connection is ready: connections
+    // come in any order. Released after the lock query; also here, if the batch failed first.
     const ticket = this.#lockTicket()
-    // Released after the lock query; also here, if the batch failed before reaching it.
+    let c: Client
     try {
-      return await this.#tx((c) => this.#writeMailboxCalls(c, calls, ticket))
+      c = await this.#connect()
+    } catch (error) {
+      ticket.release()
+      throw error
+    }
+    let broken = false
+    try {
+      return await this.#writeMailboxCalls(c, calls, ticket, true)
+    } catch (error) {
+      // The pipelined BEGIN may have opened a transaction, whatever failed after it.
+      try {
+        await c.query('ROLLBACK')
+      } catch {
+        broken = true
+      }
+      throw mapError(error)
     } finally {
       ticket.release()
+      c.release(broken)
     }
   }
 
@@ -682,24 +664,34 @@ export class PostgresStorage implements Storage {
     c: Client,
     calls: readonly WriteCall[],
     ticket = this.#lockTicket(),
+    ownTransaction = false,
   ): Promise<Settled<bigint[][] | number>[]> {
     const ids = listBatchDevices(calls)
     const states = new Map<DeviceId, MailboxState>()
-    let payloadIds: string[]
+    // In a transaction of its own, BEGIN goes with the first statement and COMMIT with the last.
+    let begin: PipelineStep[] = ownTransaction ? [{ text: 'BEGIN' }] : []
+    const commit: PipelineStep[] = ownTransaction ? [{ text: 'COMMIT' }] : []
+    const run = async (step: PipelineStep): Promise<pg.QueryResult> => {
+      const results = await pipeline(c, [...begin, step])
+      begin = []
+      return results[results.length - 1]!
+    }
+    let payloadIds: string[] = []
     let locked: pg.QueryResult
     // The ticket is released whatever happens here: a batch that fails before its lock query
     // must not hold up every later one.
     try {
       // 1. Every enqueued payload, before any lock: new rows nobody else can see or reference
       //    yet. A refused call's payloads are deleted again below (rare: full, unknown or revoked).
-      payloadIds = await insertPayloads(c, calls)
+      const insert = payloadInsert(calls)
+      if (insert !== null) payloadIds = (await run(insert)).rows.map((row: Row) => row.id as string)
       // 2. The device rows, in sorted order, after the previous batch holds its own.
       await ticket.previous
-      locked = await c.query(
-        `SELECT device_id, revoked_at, next_seq, mailbox_count FROM devices
-          WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE`,
-        [ids],
-      )
+      locked = await run({
+        text: `SELECT device_id, revoked_at, next_seq, mailbox_count FROM devices
+                WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE`,
+        values: [ids],
+      })
     } finally {
       ticket.release()
     }
@@ -722,16 +714,20 @@ export class PostgresStorage implements Storage {
         (accepted ? planIds : refusedIds).push(payloadIds[next++]!)
     })
     if (refusedIds.length > 0)
-      await c.query('DELETE FROM payloads WHERE id = ANY($1::bigint[])', [refusedIds])
+      await run({ text: 'DELETE FROM payloads WHERE id = ANY($1::bigint[])', values: [refusedIds] })
     // 3. One statement: the new mailbox rows, the acknowledged ones deleted, and each touched
     //    device's counters — next_seq and the count after the inserts from the plan, less what
     //    the deletion removed. Its parts see one snapshot: an ack cannot delete a row inserted
     //    here, and needs not to (a device acks only entries delivered, so committed, before).
-    if (plan.rows.length === 0 && plan.acks.length === 0) return plan.results
+    if (plan.rows.length === 0 && plan.acks.length === 0) {
+      if (ownTransaction) await c.query('COMMIT')
+      return plan.results
+    }
     const ackDevices = plan.acks.map((a) => a.deviceId)
     const touched = [...new Set([...plan.touched, ...ackDevices])].filter((id) => states.has(id))
-    const deleted = await c.query(
-      `WITH ins AS (
+    const [deleted] = await pipeline(c, [
+      {
+        text: `WITH ins AS (
          INSERT INTO mailbox (device_id, seq, payload_id)
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])),
        del AS (
@@ -750,18 +746,20 @@ export class PostgresStorage implements Storage {
            LEFT JOIN gone g ON g.device_id = u.device_id
           WHERE d.device_id = u.device_id)
        SELECT device_id, seq, payload_id FROM del`,
-      [
-        plan.rows.map((r) => r.deviceId),
-        plan.rows.map((r) => r.seq),
-        plan.rows.map((r) => planIds[r.payload]!),
-        plan.acks.map((a) => a.deviceId),
-        plan.acks.map((a) => a.seq),
-        touched,
-        touched.map((id) => states.get(id)!.nextSeq),
-        touched.map((id) => states.get(id)!.count),
-      ],
-    )
-    const gone = deleted.rows as Row[]
+        values: [
+          plan.rows.map((r) => r.deviceId),
+          plan.rows.map((r) => r.seq),
+          plan.rows.map((r) => planIds[r.payload]!),
+          plan.acks.map((a) => a.deviceId),
+          plan.acks.map((a) => a.seq),
+          touched,
+          touched.map((id) => states.get(id)!.nextSeq),
+          touched.map((id) => states.get(id)!.count),
+        ],
+      },
+      ...commit,
+    ])
+    const gone = deleted!.rows as Row[]
     creditAcks(
       plan,
       gone.map((r) => ({ deviceId: r.device_id as string, seq: num(r.seq) })),
@@ -1060,14 +1058,103 @@ async function countOneTime(c: Client, deviceId: DeviceId): Promise<number> {
   return num(r.rows[0]?.n)
 }
 
+/** Runs `fn` in a transaction on a client that is not in one. */
+async function inTransaction<T>(c: Client, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN')
+  try {
+    const result = await fn()
+    await c.query('COMMIT')
+    return result
+  } catch (error) {
+    await c.query('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+}
+
 /**
- * Inserts the payload of every request of every enqueue call, in order, and returns their ids.
- * One statement: ids from the sequence (the CTE is volatile, so evaluated once), then the rows.
+ * The body of `rotatePayloads`, under its advisory lock, outside any transaction (DETACH …
+ * CONCURRENTLY cannot run in one). Invariant: the partition of the generation after the current
+ * one exists, so an insert never lacks its partition.
+ *
+ * Why a retired generation can be dropped: every mailbox row references a payload its own batch
+ * inserted, and a batch reads the current generation under FOR KEY SHARE (`insertPayloads`). The
+ * switch below takes the row FOR UPDATE, so it waits for every batch still writing the old
+ * generation and every later batch sees the new one. Once a generation is two behind, no
+ * transaction can add a payload or a reference to it: moving its referenced payloads is final.
+ */
+async function rotateGenerations(
+  c: Client,
+  now: number,
+  generationMs: number,
+): Promise<{ rotated: boolean; retired: number; kept: number }> {
+  const state = (await c.query('SELECT current, started_at FROM payload_generation')).rows[0] as Row
+  let current = num(state.current)
+  const startedAt = num(state.started_at)
+  const rotated = now - startedAt >= generationMs || now < startedAt
+  if (rotated) {
+    // The partition after the next one, made before the switch so that the switch's row lock is
+    // held for one UPDATE only. ATTACH, unlike CREATE … PARTITION OF, lets inserts and reads go on.
+    const ahead = current + 2
+    if ((await c.query('SELECT to_regclass($1) AS t', [`payloads_g${ahead}`])).rows[0].t === null) {
+      await inTransaction(c, () =>
+        c.query(
+          `CREATE TABLE payloads_g${ahead} (LIKE payloads INCLUDING DEFAULTS INCLUDING STORAGE);
+           ALTER TABLE payloads ATTACH PARTITION payloads_g${ahead} FOR VALUES FROM (${ahead}) TO (${ahead + 1})`,
+        ),
+      )
+    }
+    current = await inTransaction(c, async () => {
+      const locked = (await c.query('SELECT current FROM payload_generation FOR UPDATE')).rows[0] as Row
+      const next = num(locked.current) + 1
+      await c.query('UPDATE payload_generation SET current = $1, started_at = $2', [next, now])
+      return next
+    })
+  }
+  const r = await c.query(
+    `SELECT c.relname, i.inhdetachpending AS pending FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'payloads'::regclass`,
+  )
+  const retiring: { generation: number; pending: boolean }[] = []
+  for (const row of r.rows as Row[]) {
+    const generation = GENERATION_TABLE.exec(row.relname as string)?.[1]
+    if (generation !== undefined && Number(generation) < current - 1)
+      retiring.push({ generation: Number(generation), pending: row.pending === true })
+  }
+  retiring.sort((a, b) => a.generation - b.generation)
+  let kept = 0
+  for (const { generation, pending } of retiring) {
+    const table = `payloads_g${generation}`
+    if (pending) {
+      // A DETACH … CONCURRENTLY interrupted after its first transaction (the move was done).
+      await c.query(`ALTER TABLE payloads DETACH PARTITION ${table} FINALIZE`)
+    } else {
+      // One transaction, so a reader sees each payload in exactly one of the two places.
+      kept += await inTransaction(c, async () => {
+        const moved = await c.query(
+          `WITH moved AS (
+             DELETE FROM ${table} p WHERE EXISTS (SELECT 1 FROM mailbox m WHERE m.payload_id = p.id)
+             RETURNING p.id, p.payload, p.received_at, p.expires_at)
+           INSERT INTO payloads_kept (id, generation, payload, received_at, expires_at)
+             SELECT id, 0, payload, received_at, expires_at FROM moved`,
+        )
+        return moved.rowCount ?? 0
+      })
+      // Waits for the readers that may still see the partition; blocks neither them nor inserts.
+      await c.query(`ALTER TABLE payloads DETACH PARTITION ${table} CONCURRENTLY`)
+    }
+    await c.query(`DROP TABLE ${table}`)
+  }
+  return { rotated, retired: retiring.length, kept }
+}
+
+/**
+ * The statement inserting the payload of every request of every enqueue call, in order, and
+ * returning their ids; null if there are none. One statement: ids from the sequence (the CTE is volatile, so evaluated once), then the rows.
  * The payloads travel as one binary parameter cut by offset and length: a bytea[] parameter
  * would go hex-encoded as text, doubling the bytes and costing more to encode and parse than the
  * inserts themselves.
  */
-async function insertPayloads(c: Client, calls: readonly WriteCall[]): Promise<string[]> {
+function payloadInsert(calls: readonly WriteCall[]): PipelineStep | null {
   const chunks: Buffer[] = []
   const offsets: number[] = []
   const lengths: number[] = []
@@ -1085,19 +1172,18 @@ async function insertPayloads(c: Client, calls: readonly WriteCall[]): Promise<s
       expiresAt.push(request.expiresAt)
     }
   }
-  if (chunks.length === 0) return []
-  const r = await c.query(
-    `WITH p AS (
+  if (chunks.length === 0) return null
+  return {
+    text: `WITH p AS (
        SELECT nextval('payloads_id_seq') AS id, substring($1::bytea FROM t.off FOR t.len) AS payload,
               t.received_at, t.expires_at, t.ord
          FROM unnest($2::int[], $3::int[], $4::bigint[], $5::bigint[])
          WITH ORDINALITY AS t(off, len, received_at, expires_at, ord)),
      ins AS (INSERT INTO payloads (id, generation, payload, received_at, expires_at)
-       SELECT id, (SELECT current FROM payload_generation), payload, received_at, expires_at FROM p)
+       SELECT id, (SELECT current FROM payload_generation FOR KEY SHARE), payload, received_at, expires_at FROM p)
      SELECT id FROM p ORDER BY ord`,
-    [Buffer.concat(chunks), offsets, lengths, receivedAt, expiresAt],
-  )
-  return (r.rows as Row[]).map((row) => row.id as string)
+    values: [Buffer.concat(chunks), offsets, lengths, receivedAt, expiresAt],
+  }
 }
 
 /**

@@ -57,13 +57,17 @@ export interface ServerDeps {
 }
 
 /** Opens the configured database: PostgreSQL when a URL is given, else SQLite in the data folder. */
-export async function openConfiguredStorage(config: ServerConfig): Promise<Storage> {
+export async function openConfiguredStorage(config: ServerConfig, log?: Logger): Promise<Storage> {
   if (config.postgresUrl !== null) {
-    return openStorage({
-      kind: 'postgres',
-      url: config.postgresUrl,
-      ...(config.postgresSchema !== null ? { schema: config.postgresSchema } : {}),
-    })
+    return openStorage(
+      {
+        kind: 'postgres',
+        url: config.postgresUrl,
+        ...(config.postgresSchema !== null ? { schema: config.postgresSchema } : {}),
+      },
+      // Work the storage does on its own (payload rotation) has no request to fail: it is logged.
+      { onBackgroundError: (event) => log?.log('warn', event, {}) },
+    )
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   return openStorage({ kind: 'sqlite', path: `${config.dataDir}/${SQLITE_FILE}` })
@@ -116,7 +120,7 @@ async function sweep(ctx: ServerContext): Promise<void> {
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const now = deps.now ?? Date.now
   const log = deps.log ?? createLogger({ level: config.logLevel, logIp: config.logIp })
-  const storage = deps.storage ?? (await openConfiguredStorage(config))
+  const storage = deps.storage ?? (await openConfiguredStorage(config, log))
   // Advice for the operator (docs/operations.md); a database that cannot say does not stop the start.
   const warnings = await storage.configurationWarnings().catch(() => {
     log.log('warn', 'storage.configuration-unknown', {})

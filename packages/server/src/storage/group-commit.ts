@@ -37,6 +37,11 @@ export interface GroupCommitOptions {
 export interface StorageOptions extends GroupCommitOptions {
   /** Entries one mailbox may hold, at most MAX_MAILBOX_ENTRIES (the default). */
   readonly mailboxCapacity?: number
+  /**
+   * Told when work the storage does on its own failed (PostgreSQL: `storage.rotation-failed`,
+   * decision 0019), with a stable event name only; the work is tried again on its next turn.
+   */
+  readonly onBackgroundError?: (event: string) => void
 }
 
 interface Pending<C, R> {

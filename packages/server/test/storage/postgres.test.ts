@@ -476,6 +476,37 @@ describe('postgres storage: payload generations (decision 0019)', () => {
     }
   })
 
+  it('a failed rotation is reported by event name and tried again', async () => {
+    const schema = newSchema()
+    const events: string[] = []
+    const s = await openPostgresStorage(URL, {
+      schema,
+      payloadGenerationMs: 20,
+      onBackgroundError: (event) => events.push(event),
+    })
+    const c = new pg.Client({ connectionString: URL })
+    await c.connect()
+    const waitFor = async (done: () => Promise<boolean>, what: string) => {
+      const deadline = Date.now() + 10_000
+      while (!(await done())) {
+        assert.ok(Date.now() < deadline, `${what} within 10 s`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    try {
+      await c.query(`ALTER TABLE ${schema}.payload_generation RENAME TO payload_generation_away`)
+      await waitFor(async () => events.length > 0, 'a reported failure')
+      assert.ok(events.every((e) => e === 'storage.rotation-failed'))
+      await c.query(`ALTER TABLE ${schema}.payload_generation_away RENAME TO payload_generation`)
+      const before = (await generations(c, schema)).current
+      await waitFor(async () => (await generations(c, schema)).current > before + 1, 'rotation again')
+    } finally {
+      await c.end()
+      await s.close()
+      await dropSchema(schema)
+    }
+  })
+
   it('the storage rotates on its own timer, keeping three partitions, and stops on close', async () => {
     const schema = newSchema()
     const s = await openPostgresStorage(URL, { schema, payloadGenerationMs: 40 })

@@ -8,8 +8,11 @@
  *   order (`ORDER BY device_id FOR UPDATE`), which serialises writers per mailbox — seqs follow
  *   commit order — and rules out deadlocks between batches of different processes. The locks are
  *   held for as little as possible (decision 0013): payloads are inserted before taking them,
- *   then one statement writes mailbox rows, deletions and counters, and payloads freed by acks
- *   are deleted after COMMIT.
+ *   then one statement writes mailbox rows, deletions and counters. A batch is three round trips
+ *   (decision 0019): BEGIN goes with the payload insert, COMMIT with that statement.
+ * - Payloads live in generations (decision 0019): each goes into the current generation's
+ *   partition; a generation two behind moves what mailboxes still hold to `payloads_kept` and is
+ *   dropped whole, acknowledged payloads with it. Only kept payloads are deleted row by row.
  * - Claims: `DELETE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`: a one-time KeyPackage row is
  *   deleted by exactly one transaction; a concurrent claimer skips it rather than waiting for it.
  * - Commits: the group row is locked (or inserted) first; the first commit per epoch wins.
@@ -154,7 +157,7 @@ export class PostgresStorage implements Storage {
   readonly #queue: GroupCommitQueue<WriteCall, bigint[][] | number>
   readonly #capacity: number
   #closed = false
-  #rotation: { timer: NodeJS.Timeout; running: Promise<unknown> } | null = null
+  #rotation: { timer: NodeJS.Timeout; running: Promise<void> | null } | null = null
   /** Resolves once the latest batch holds its device row locks (or failed to take them). */
   #lockGate: Promise<void> = Promise.resolve()
 
@@ -243,16 +246,27 @@ export class PostgresStorage implements Storage {
     return postgresWarnings(settings)
   }
 
-  /** Rotates payload generations every `generationMs` from now on, until `close`. */
-  startPayloadRotation(generationMs: number): void {
+  /**
+   * Rotates payload generations every `generationMs` from now on, until `close`. A failed turn
+   * is reported to `onError` and tried again on the next one; until one succeeds, payloads stay
+   * in the current generation.
+   */
+  startPayloadRotation(generationMs: number, onError: (event: string) => void = () => {}): void {
     if (this.#rotation !== null || generationMs <= 0) return
     const rotation = {
-      running: Promise.resolve() as Promise<unknown>,
+      running: null as Promise<void> | null,
       timer: setInterval(
         () => {
-          rotation.running = rotation.running.then(() =>
-            this.rotatePayloads(Date.now(), generationMs).catch(() => undefined),
-          )
+          // A turn still running (a DETACH waiting for old readers) is not queued behind.
+          if (rotation.running !== null) return
+          rotation.running = this.rotatePayloads(Date.now(), generationMs)
+            .then(
+              () => undefined,
+              () => onError('storage.rotation-failed'),
+            )
+            .finally(() => {
+              rotation.running = null
+            })
         },
         Math.max(1, Math.floor(generationMs / 4)),
       ),
@@ -652,13 +666,13 @@ export class PostgresStorage implements Storage {
   }
 
   /**
-   * The body of a group-commit batch, inside the caller's transaction. The device row locks are
-   * held from the lock query to the caller's COMMIT and every other batch touching those
-   * mailboxes waits for them (with 1,000 recipients, nearly every batch), so as little as possible
-   * happens while they are held: the payload rows are inserted before taking them, and the
-   * mailbox rows, the acknowledged deletions and the counters go in ONE statement after. Returns
-   * the payloads of acknowledged entries, for the caller to delete after COMMIT if nothing else
-   * references them.
+   * The body of a group-commit batch: in the caller's transaction, or with `ownTransaction` in
+   * one it begins and commits itself, BEGIN and COMMIT pipelined with its first and last
+   * statements. The device row locks are held from the lock query to the COMMIT and every other
+   * batch touching those mailboxes waits for them (with 1,000 recipients, nearly every batch), so
+   * as little as possible happens while they are held: the payload rows are inserted before
+   * taking them, and the mailbox rows, the acknowledged deletions, the kept payloads they free
+   * and the counters go in ONE statement after.
    */
   async #writeMailboxCalls(
     c: Client,
@@ -1187,7 +1201,8 @@ function payloadInsert(calls: readonly WriteCall[]): PipelineStep | null {
 }
 
 /**
- * Deletes the given payloads that no mailbox row references any more. Under READ COMMITTED two
+ * Deletes the given kept payloads that no mailbox row references any more (a payload of a live
+ * generation goes with its partition, decision 0019). Under READ COMMITTED two
  * transactions acknowledging the last two references at once can each still see the other's row
  * and both keep the payload: it then stays, unreachable, until `sweepExpired` passes its expiry.
  */
@@ -1306,6 +1321,9 @@ export async function openPostgresStorage(
       throw error
     }
   }
-  storage.startPayloadRotation(options.payloadGenerationMs ?? DEFAULT_PAYLOAD_GENERATION_MS)
+  storage.startPayloadRotation(
+    options.payloadGenerationMs ?? DEFAULT_PAYLOAD_GENERATION_MS,
+    options.onBackgroundError,
+  )
   return storage
 }

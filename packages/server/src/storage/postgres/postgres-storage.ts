@@ -197,14 +197,17 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  /** One READ COMMITTED transaction; rolled back on any error. */
-  async #tx<T>(fn: (c: Client) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  /**
+   * One READ COMMITTED transaction; rolled back on any error. With `begin` null, `fn` sends BEGIN
+   * and COMMIT itself, pipelined with its first and last statements.
+   */
+  async #tx<T>(fn: (c: Client) => Promise<T>, begin: string | null = 'BEGIN'): Promise<T> {
     const c = await this.#connect()
     let broken = false
     try {
-      await c.query(begin)
+      if (begin !== null) await c.query(begin)
       const result = await fn(c)
-      await c.query('COMMIT')
+      if (begin !== null) await c.query('COMMIT')
       return result
     } catch (error) {
       try {
@@ -631,27 +634,10 @@ export class PostgresStorage implements Storage {
     // The ticket is taken now, in batch order, not once the connection is ready: connections
     // come in any order. Released after the lock query; also here, if the batch failed first.
     const ticket = this.#lockTicket()
-    let c: Client
     try {
-      c = await this.#connect()
-    } catch (error) {
-      ticket.release()
-      throw error
-    }
-    let broken = false
-    try {
-      return await this.#writeMailboxCalls(c, calls, ticket, true)
-    } catch (error) {
-      // The pipelined BEGIN may have opened a transaction, whatever failed after it.
-      try {
-        await c.query('ROLLBACK')
-      } catch {
-        broken = true
-      }
-      throw mapError(error)
+      return await this.#tx((c) => this.#writeMailboxCalls(c, calls, ticket, true), null)
     } finally {
       ticket.release()
-      c.release(broken)
     }
   }
 

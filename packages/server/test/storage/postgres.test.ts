@@ -476,6 +476,26 @@ describe('postgres storage: payload generations (decision 0019)', () => {
     }
   })
 
+  it('a generation a failed turn left detached is dropped by the next turn', async () => {
+    const schema = newSchema()
+    const s = await openPostgresStorage(URL, { schema, payloadGenerationMs: 0 })
+    const c = new pg.Client({ connectionString: URL })
+    await c.connect()
+    try {
+      await s.rotatePayloads(Date.now(), 0)
+      const { current } = await generations(c, schema)
+      // As if a turn had detached the next generation to retire and died before its DROP.
+      await c.query(`ALTER TABLE ${schema}.payloads DETACH PARTITION ${schema}.payloads_g${current - 1}`)
+      assert.deepEqual(await s.rotatePayloads(Date.now(), 0), { rotated: true, retired: 1, kept: 0 })
+      const left = await c.query('SELECT to_regclass($1) AS t', [`${schema}.payloads_g${current - 1}`])
+      assert.equal(left.rows[0].t, null)
+    } finally {
+      await c.end()
+      await s.close()
+      await dropSchema(schema)
+    }
+  })
+
   it('a failed rotation is reported by event name and tried again', async () => {
     const schema = newSchema()
     const events: string[] = []

@@ -116,7 +116,7 @@ export function postgresWarnings(settings: ReadonlyMap<string, string>): Storage
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 /** pg_advisory_xact_lock key for migrations ("tacit" in ASCII); the schema name is the second key. */
 const MIGRATION_LOCK = 0x74616369
-/** pg_advisory_xact_lock key for payload rotation ("tacr"); the schema name is the second key. */
+/** Session advisory lock key for payload rotation ("tacr"); the schema name is the second key. */
 const ROTATION_LOCK = 0x74616372
 
 type Row = Record<string, unknown>
@@ -1077,7 +1077,7 @@ async function inTransaction<T>(c: Client, fn: () => Promise<T>): Promise<T> {
  * one exists, so an insert never lacks its partition.
  *
  * Why a retired generation can be dropped: every mailbox row references a payload its own batch
- * inserted, and a batch reads the current generation under FOR KEY SHARE (`insertPayloads`). The
+ * inserted, and a batch reads the current generation under FOR KEY SHARE (`payloadInsert`). The
  * switch below takes the row FOR UPDATE, so it waits for every batch still writing the old
  * generation and every later batch sees the new one. Once a generation is two behind, no
  * transaction can add a payload or a reference to it: moving its referenced payloads is final.
@@ -1110,24 +1110,32 @@ async function rotateGenerations(
       return next
     })
   }
+  // Every generation table of the schema, attached or not: one left detached by a turn that
+  // failed between its DETACH and its DROP is dropped now.
   const r = await c.query(
-    `SELECT c.relname, i.inhdetachpending AS pending FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-      WHERE i.inhparent = 'payloads'::regclass`,
+    `SELECT c.relname, i.inhrelid IS NOT NULL AS attached, coalesce(i.inhdetachpending, false) AS pending
+       FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+      WHERE c.relkind = 'r' AND c.relname LIKE 'payloads\\_g%'
+        AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'payloads'::regclass)`,
   )
-  const retiring: { generation: number; pending: boolean }[] = []
+  const retiring: { generation: number; attached: boolean; pending: boolean }[] = []
   for (const row of r.rows as Row[]) {
     const generation = GENERATION_TABLE.exec(row.relname as string)?.[1]
     if (generation !== undefined && Number(generation) < current - 1)
-      retiring.push({ generation: Number(generation), pending: row.pending === true })
+      retiring.push({
+        generation: Number(generation),
+        attached: row.attached === true,
+        pending: row.pending === true,
+      })
   }
   retiring.sort((a, b) => a.generation - b.generation)
   let kept = 0
-  for (const { generation, pending } of retiring) {
+  for (const { generation, attached, pending } of retiring) {
     const table = `payloads_g${generation}`
     if (pending) {
       // A DETACH … CONCURRENTLY interrupted after its first transaction (the move was done).
       await c.query(`ALTER TABLE payloads DETACH PARTITION ${table} FINALIZE`)
-    } else {
+    } else if (attached) {
       // One transaction, so a reader sees each payload in exactly one of the two places.
       kept += await inTransaction(c, async () => {
         const moved = await c.query(
@@ -1142,6 +1150,7 @@ async function rotateGenerations(
       // Waits for the readers that may still see the partition; blocks neither them nor inserts.
       await c.query(`ALTER TABLE payloads DETACH PARTITION ${table} CONCURRENTLY`)
     }
+    // Otherwise an earlier turn detached it after its move and failed before this DROP.
     await c.query(`DROP TABLE ${table}`)
   }
   return { rotated, retired: retiring.length, kept }

@@ -12,6 +12,7 @@ import {
   migratePostgres,
   openPostgresStorage,
   type PostgresStorage,
+  type PostgresStorageOptions,
   postgresWarnings,
 } from '../../src/storage/postgres/postgres-storage.ts'
 import { StorageError } from '../../src/storage/storage.ts'
@@ -323,12 +324,35 @@ describe('postgres storage: payload generations (decision 0019)', () => {
     return { current: Number(g.rows[0].current), tables: t.rows.map((r) => r.relname as string).sort() }
   }
 
-  it('retiring a generation keeps what mailboxes hold and drops what was acknowledged', async () => {
+  /** A storage on a fresh schema and a plain client beside it; both closed, the schema dropped. */
+  async function withStorageAndClient(
+    options: Omit<PostgresStorageOptions, 'schema'>,
+    body: (s: PostgresStorage, c: pg.Client, schema: string) => Promise<void>,
+  ): Promise<void> {
     const schema = newSchema()
-    const s = await openPostgresStorage(URL, { schema, payloadGenerationMs: 0 })
+    const s = await openPostgresStorage(URL, { ...options, schema })
     const c = new pg.Client({ connectionString: URL })
     await c.connect()
     try {
+      await body(s, c, schema)
+    } finally {
+      await c.end()
+      await s.close()
+      await dropSchema(schema)
+    }
+  }
+
+  /** Polls `done` every 20 ms, failing after 10 s. */
+  async function waitFor(done: () => Promise<boolean>, what: string): Promise<void> {
+    const deadline = Date.now() + 10_000
+    while (!(await done())) {
+      assert.ok(Date.now() < deadline, `${what} within 10 s`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  it('retiring a generation keeps what mailboxes hold and drops what was acknowledged', () =>
+    withStorageAndClient({ payloadGenerationMs: 0 }, async (s, c, schema) => {
       const [d0, d1] = await registerUser(s, 'alice', 2)
       const now = Date.now()
       const later = now + 3600_000
@@ -374,12 +398,7 @@ describe('postgres storage: payload generations (decision 0019)', () => {
       assert.equal(await s.countRows('payloads'), 0)
       // Not yet due: nothing rotates.
       assert.deepEqual(await s.rotatePayloads(now + 1, 5_000), { rotated: false, retired: 0, kept: 0 })
-    } finally {
-      await c.end()
-      await s.close()
-      await dropSchema(schema)
-    }
-  })
+    }))
 
   it('two processes rotating under load lose and duplicate nothing', async () => {
     const schema = newSchema()
@@ -476,12 +495,8 @@ describe('postgres storage: payload generations (decision 0019)', () => {
     }
   })
 
-  it('a generation a failed turn left detached is dropped by the next turn', async () => {
-    const schema = newSchema()
-    const s = await openPostgresStorage(URL, { schema, payloadGenerationMs: 0 })
-    const c = new pg.Client({ connectionString: URL })
-    await c.connect()
-    try {
+  it('a generation a failed turn left detached is dropped by the next turn', () =>
+    withStorageAndClient({ payloadGenerationMs: 0 }, async (s, c, schema) => {
       await s.rotatePayloads(Date.now(), 0)
       const { current } = await generations(c, schema)
       // As if a turn had detached the next generation to retire and died before its DROP.
@@ -489,57 +504,24 @@ describe('postgres storage: payload generations (decision 0019)', () => {
       assert.deepEqual(await s.rotatePayloads(Date.now(), 0), { rotated: true, retired: 1, kept: 0 })
       const left = await c.query('SELECT to_regclass($1) AS t', [`${schema}.payloads_g${current - 1}`])
       assert.equal(left.rows[0].t, null)
-    } finally {
-      await c.end()
-      await s.close()
-      await dropSchema(schema)
-    }
-  })
+    }))
 
-  it('a failed rotation is reported by event name and tried again', async () => {
-    const schema = newSchema()
+  it('a failed rotation is reported by event name and tried again', () => {
     const events: string[] = []
-    const s = await openPostgresStorage(URL, {
-      schema,
-      payloadGenerationMs: 20,
-      onBackgroundError: (event) => events.push(event),
-    })
-    const c = new pg.Client({ connectionString: URL })
-    await c.connect()
-    const waitFor = async (done: () => Promise<boolean>, what: string) => {
-      const deadline = Date.now() + 10_000
-      while (!(await done())) {
-        assert.ok(Date.now() < deadline, `${what} within 10 s`)
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-    }
-    try {
+    const options = { payloadGenerationMs: 20, onBackgroundError: (event: string) => events.push(event) }
+    return withStorageAndClient(options, async (_, c, schema) => {
       await c.query(`ALTER TABLE ${schema}.payload_generation RENAME TO payload_generation_away`)
       await waitFor(async () => events.length > 0, 'a reported failure')
       assert.ok(events.every((e) => e === 'storage.rotation-failed'))
       await c.query(`ALTER TABLE ${schema}.payload_generation_away RENAME TO payload_generation`)
       const before = (await generations(c, schema)).current
       await waitFor(async () => (await generations(c, schema)).current > before + 1, 'rotation again')
-    } finally {
-      await c.end()
-      await s.close()
-      await dropSchema(schema)
-    }
+    })
   })
 
-  it('the storage rotates on its own timer, keeping three partitions, and stops on close', async () => {
-    const schema = newSchema()
-    const s = await openPostgresStorage(URL, { schema, payloadGenerationMs: 40 })
-    const c = new pg.Client({ connectionString: URL })
-    await c.connect()
-    try {
-      const deadline = Date.now() + 10_000
-      let seen = await generations(c, schema)
-      while (seen.current < 6 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20))
-        seen = await generations(c, schema)
-      }
-      assert.ok(seen.current >= 6, `generation ${seen.current} after 10 s`)
+  it('the storage rotates on its own timer, keeping three partitions, and stops on close', () =>
+    withStorageAndClient({ payloadGenerationMs: 40 }, async (s, c, schema) => {
+      await waitFor(async () => (await generations(c, schema)).current >= 6, 'generation 6')
       await s.close()
       const stopped = await generations(c, schema)
       // The previous, the current and the next generation; older ones were retired.
@@ -547,10 +529,5 @@ describe('postgres storage: payload generations (decision 0019)', () => {
       assert.deepEqual(stopped.tables, ['payloads_kept', ...live].sort())
       await new Promise((resolve) => setTimeout(resolve, 200))
       assert.equal((await generations(c, schema)).current, stopped.current, 'no rotation after close')
-    } finally {
-      await c.end()
-      await s.close()
-      await dropSchema(schema)
-    }
-  })
+    }))
 })

@@ -80,14 +80,20 @@ export interface PostgresStorageOptions extends StorageOptions {
   /** Apply pending migrations on open (default true). */
   readonly migrate?: boolean
   /**
-   * How long one payload generation takes new payloads (decision 0019). Default 5,000 ms; 0 turns
+   * How long one payload generation takes new payloads (decision 0019). Default 1,000 ms; 0 turns
    * the storage's own rotation off (tests call `rotatePayloads`).
    */
   readonly payloadGenerationMs?: number
 }
 
-/** Default length of a payload generation (decision 0019). */
-export const DEFAULT_PAYLOAD_GENERATION_MS = 5_000
+/**
+ * Default length of a payload generation (decision 0019). Every page a payload insert adds is
+ * written to the kernel at once (zero-filled on extension, then as evicted), and each checkpoint
+ * ends by fsyncing every file still there, so the bytes of the live generations leave at once:
+ * 200–300 MB with 5-second generations, 70–100 MB with 1-second ones, and the WAL's fsyncs wait
+ * behind them (docs/benchmarks.md, Relay, twelfth round).
+ */
+export const DEFAULT_PAYLOAD_GENERATION_MS = 1_000
 /** Generation partitions are named `payloads_g<N>`; the number is the partition's bound. */
 const GENERATION_TABLE = /^payloads_g([1-9][0-9]{0,17})$/
 

@@ -236,6 +236,9 @@ export interface PhaseFigures {
   sendLagP99Ms?: number
   /** Rate mode with --timeline-ms: the latencies by scheduled send time, window by window. */
   timeline?: LatencyWindow[]
+  /** Rate mode with --timeline-ms: the wall-clock time (ISO 8601) the first window starts, to line
+   * the windows up with the database's log. */
+  timelineFrom?: string
   generators: number
   sent: number
   acked: number
@@ -334,6 +337,7 @@ async function runPhase(
         startAt + warmupMs,
         options.timelineMs,
       )
+      figures.timelineFrom = new Date(startAt + warmupMs).toISOString()
     }
   }
   return figures
@@ -382,6 +386,7 @@ async function benchServer(
       for (const mode of options.modes) {
         const figures = await runPhase(generators, server, name, mode, size, ++phase, options)
         log(options, formatRow(figures))
+        if (figures.timelineFrom !== undefined) log(options, `  timeline from ${figures.timelineFrom}`)
         for (const w of figures.timeline ?? []) log(options, formatWindow(w))
         out.push(figures)
       }

@@ -4,24 +4,32 @@ import { readdirSync, readFileSync } from 'node:fs'
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (proc(5)); 100 on every Linux we run. */
 export const CLOCK_TICKS_PER_SECOND = 100
 
-/** User + system CPU seconds of a process and all its threads (proc(5): fields 14 and 15). */
-export function readProcessCpuSeconds(pid: number): number {
+/**
+ * User + system CPU seconds of a process and all its threads (proc(5): fields 14 and 15); with
+ * `reapedChildren`, also those of its children that have ended and been waited for (fields 16
+ * and 17).
+ */
+export function readProcessCpuSeconds(pid: number, reapedChildren = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const utime = Number(fields[11])
-  const stime = Number(fields[12])
-  return (utime + stime) / CLOCK_TICKS_PER_SECOND
+  let ticks = Number(fields[11]) + Number(fields[12])
+  if (reapedChildren) ticks += Number(fields[13]) + Number(fields[14])
+  return ticks / CLOCK_TICKS_PER_SECOND
 }
 
-/** CPU seconds of every process named `postgres` (the server and its backends), by pid. */
+/**
+ * CPU seconds of every process named `postgres` (the postmaster and its backends), by pid, each
+ * with its reaped children's: the postmaster reaps a backend that ends, so that backend's CPU
+ * moves into the postmaster's figure instead of leaving the sum.
+ */
 export function readPostgresCpuSeconds(): Map<number, number> {
   const byPid = new Map<number, number>()
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim()
-      if (comm === 'postgres') byPid.set(Number(entry), readProcessCpuSeconds(Number(entry)))
+      if (comm === 'postgres') byPid.set(Number(entry), readProcessCpuSeconds(Number(entry), true))
     } catch {
       // The process ended between readdir and read.
     }
@@ -30,17 +38,19 @@ export function readPostgresCpuSeconds(): Map<number, number> {
 }
 
 /**
- * PostgreSQL CPU over an interval, per process: a backend that started meanwhile counts from 0,
- * one that ended meanwhile is lost (its last figures are gone). A plain difference of totals
- * goes negative when backends of other clients of the same server come and go.
+ * PostgreSQL CPU over an interval: the difference of the two sums. A backend that started
+ * meanwhile counts from 0; one that ended meanwhile left the first sum's share of it in the
+ * postmaster's reaped-children figure, so it is counted once. (Until 2026-11-27, twelfth round,
+ * reaped children were not read, and a backend that ended in the interval took its CPU with it.)
  */
 export function postgresCpuDelta(
   begin: ReadonlyMap<number, number>,
   end: ReadonlyMap<number, number>,
 ): number {
   let total = 0
-  for (const [pid, seconds] of end) total += Math.max(0, seconds - (begin.get(pid) ?? 0))
-  return total
+  for (const seconds of end.values()) total += seconds
+  for (const seconds of begin.values()) total -= seconds
+  return Math.max(0, total)
 }
 
 /** The 1-minute load average (proc(5) /proc/loadavg): how crowded the shared cores were. */

@@ -1,7 +1,11 @@
-/** The latency timeline of `bench:relay --timeline-ms`: windows by scheduled send time. */
+/**
+ * The arithmetic of `bench:relay`: the latency timeline of `--timeline-ms` (windows by scheduled
+ * send time) and the CPU read from /proc.
+ */
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { describe, it } from 'node:test'
-import { latencyTimeline } from '../../bench/relay-stats.ts'
+import { latencyTimeline, postgresCpuDelta, readProcessCpuSeconds } from '../../bench/relay-stats.ts'
 
 describe('latencyTimeline', () => {
   it('groups latencies by the window their envelope was scheduled in', () => {
@@ -38,5 +42,38 @@ describe('latencyTimeline', () => {
     assert.throws(() => latencyTimeline([1, 2], [1], 0, 1_000), RangeError)
     assert.throws(() => latencyTimeline([1], [1], 0, 0), RangeError)
     assert.deepEqual(latencyTimeline([], [], 0, 1_000), [])
+  })
+})
+
+describe('CPU from /proc', () => {
+  it('counts a child that ended and was waited for only with reapedChildren', () => {
+    const ownBefore = readProcessCpuSeconds(process.pid)
+    const treeBefore = readProcessCpuSeconds(process.pid, true)
+    // The child spins until it has used 300 ms of user CPU, then exits; spawnSync waits for it.
+    const child = spawnSync(process.execPath, [
+      '-e',
+      'const t = process.cpuUsage(); while (process.cpuUsage(t).user < 300_000) {}',
+    ])
+    assert.equal(child.status, 0)
+    const own = readProcessCpuSeconds(process.pid) - ownBefore
+    const tree = readProcessCpuSeconds(process.pid, true) - treeBefore
+    // /proc counts in 10 ms ticks.
+    assert.ok(tree - own >= 0.29, `children's CPU ${tree - own} s`)
+  })
+
+  it("keeps an ended backend's CPU in the sum through its parent's reaped-children figure", () => {
+    // pid 1 is the postmaster; backend 20 ends during the interval after 3 s (1 s of it before).
+    const begin = new Map([
+      [1, 10],
+      [20, 1],
+      [21, 5],
+    ])
+    const end = new Map([
+      [1, 13],
+      [21, 7],
+      [22, 0.5],
+    ])
+    // Backend 20: 2 s in the interval; 21: 2 s; 22 (new): 0.5 s.
+    assert.equal(postgresCpuDelta(begin, end), 4.5)
   })
 })

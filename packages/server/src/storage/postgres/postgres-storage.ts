@@ -90,7 +90,7 @@ export interface PostgresStorageOptions extends StorageOptions {
  * Default length of a payload generation (decision 0019). Every page a payload insert adds is
  * written to the kernel at once (zero-filled on extension, then as evicted), and each checkpoint
  * ends by fsyncing every file still there, so the bytes of the live generations leave at once:
- * 200–300 MB with 5-second generations, 70–100 MB with 1-second ones, and the WAL's fsyncs wait
+ * 200–300 MB with 5-second generations, 80–100 MB with 1-second ones, and the WAL's fsyncs wait
  * behind them (docs/benchmarks.md, Relay, twelfth round).
  */
 export const DEFAULT_PAYLOAD_GENERATION_MS = 1_000

@@ -59,7 +59,8 @@ export async function runAdmin(argv: readonly string[], out: (line: string) => v
     if (error instanceof ConfigError) fail(error.message)
     throw error
   }
-  const storage: Storage = await openConfiguredStorage(config)
+  // Payload rotation is the servers' work; this process only runs one command.
+  const storage: Storage = await openConfiguredStorage(config, { backgroundWork: false })
   try {
     const now = Date.now()
     if (command === 'create') {

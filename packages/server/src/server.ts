@@ -56,8 +56,16 @@ export interface ServerDeps {
   readonly printInvite?: (text: string) => void
 }
 
-/** Opens the configured database: PostgreSQL when a URL is given, else SQLite in the data folder. */
-export async function openConfiguredStorage(config: ServerConfig, log?: Logger): Promise<Storage> {
+/**
+ * Opens the configured database: PostgreSQL when a URL is given, else SQLite in the data folder.
+ * `log` receives the storage's background failures; `backgroundWork: false` (the admin CLI) leaves
+ * the storage's periodic work to the servers.
+ */
+export async function openConfiguredStorage(
+  config: ServerConfig,
+  options: { readonly log?: Logger; readonly backgroundWork?: boolean } = {},
+): Promise<Storage> {
+  const { log, backgroundWork } = options
   if (config.postgresUrl !== null) {
     return openStorage(
       {
@@ -66,7 +74,10 @@ export async function openConfiguredStorage(config: ServerConfig, log?: Logger):
         ...(config.postgresSchema !== null ? { schema: config.postgresSchema } : {}),
       },
       // Work the storage does on its own (payload rotation) has no request to fail: it is logged.
-      { onBackgroundError: (event) => log?.log('warn', event, {}) },
+      {
+        onBackgroundError: (event) => log?.log('warn', event, {}),
+        ...(backgroundWork !== undefined ? { backgroundWork } : {}),
+      },
     )
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
@@ -120,7 +131,7 @@ async function sweep(ctx: ServerContext): Promise<void> {
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const now = deps.now ?? Date.now
   const log = deps.log ?? createLogger({ level: config.logLevel, logIp: config.logIp })
-  const storage = deps.storage ?? (await openConfiguredStorage(config, log))
+  const storage = deps.storage ?? (await openConfiguredStorage(config, { log }))
   // Advice for the operator (docs/operations.md); a database that cannot say does not stop the start.
   const warnings = await storage.configurationWarnings().catch(() => {
     log.log('warn', 'storage.configuration-unknown', {})

@@ -42,6 +42,12 @@ export interface StorageOptions extends GroupCommitOptions {
    * decision 0019), with a stable event name only; the work is tried again on its next turn.
    */
   readonly onBackgroundError?: (event: string) => void
+  /**
+   * Whether the storage runs its own periodic work (PostgreSQL: payload rotation, decision 0019).
+   * Default true. A short-lived process such as the admin CLI turns it off: the servers do that
+   * work, and the CLI would only wait for a turn of it when it closes.
+   */
+  readonly backgroundWork?: boolean
 }
 
 interface Pending<C, R> {

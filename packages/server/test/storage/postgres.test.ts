@@ -519,6 +519,20 @@ describe('postgres storage: payload generations (decision 0019)', () => {
     })
   })
 
+  it('a storage opened without background work leaves rotation to the others', () =>
+    withStorageAndClient({ payloadGenerationMs: 20, backgroundWork: false }, async (_, c, schema) => {
+      const start = (await generations(c, schema)).current
+      // With a timer, a 20 ms generation turns over within a few ticks of 5 ms.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.equal((await generations(c, schema)).current, start, 'no rotation of its own')
+      const server = await openPostgresStorage(URL, { schema, payloadGenerationMs: 20 })
+      try {
+        await waitFor(async () => (await generations(c, schema)).current > start, 'the server rotating')
+      } finally {
+        await server.close()
+      }
+    }))
+
   it('the storage rotates on its own timer, keeping three partitions, and stops on close', () =>
     withStorageAndClient({ payloadGenerationMs: 40 }, async (s, c, schema) => {
       await waitFor(async () => (await generations(c, schema)).current >= 6, 'generation 6')

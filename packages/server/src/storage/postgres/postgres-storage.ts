@@ -1322,9 +1322,11 @@ export async function openPostgresStorage(
       throw error
     }
   }
-  storage.startPayloadRotation(
-    options.payloadGenerationMs ?? DEFAULT_PAYLOAD_GENERATION_MS,
-    options.onBackgroundError,
-  )
+  if (options.backgroundWork !== false) {
+    storage.startPayloadRotation(
+      options.payloadGenerationMs ?? DEFAULT_PAYLOAD_GENERATION_MS,
+      options.onBackgroundError,
+    )
+  }
   return storage
 }

@@ -89,4 +89,42 @@ describe('postgres pipeline', () => {
     assert.deepEqual((await client.query('SELECT 41 + 1 AS n')).rows, [{ n: 42 }])
     assert.deepEqual(await pipeline(client, []), [])
   })
+
+  const preparedNames = async (): Promise<string[]> =>
+    (
+      await client.query(
+        "SELECT name FROM pg_prepared_statements WHERE name LIKE 'tacit_test_%' ORDER BY name",
+      )
+    ).rows.map((r) => r.name as string)
+  const twice = (name: string, value: number) => ({ name, text: 'SELECT $1::int * 2 AS v', values: [value] })
+
+  it('a named statement is parsed once per connection and bound again after', async () => {
+    const first = await pipeline(client, [twice('tacit_test_a', 1), twice('tacit_test_a', 2)])
+    const second = await pipeline(client, [twice('tacit_test_a', 3)])
+    assert.deepEqual(
+      [...first, ...second].map((r) => r.rows[0].v),
+      [2, 4, 6],
+    )
+    assert.deepEqual(await preparedNames(), ['tacit_test_a'])
+  })
+
+  it('a name whose Parse a failure skipped is parsed again', async () => {
+    await assert.rejects(
+      pipeline(client, [{ text: 'SELECT 1 / 0' }, twice('tacit_test_b', 1)]),
+      (error: unknown) => (error as { code?: string }).code === '22012',
+    )
+    assert.ok(!(await preparedNames()).includes('tacit_test_b'), 'the server skipped the Parse')
+    const [again] = await pipeline(client, [twice('tacit_test_b', 5)])
+    assert.equal(again!.rows[0].v, 10)
+  })
+
+  it('a name parsed before a failure in its pipeline is closed and parsed again', async () => {
+    await assert.rejects(
+      pipeline(client, [twice('tacit_test_c', 1), { text: 'SELECT 1 / 0' }]),
+      (error: unknown) => (error as { code?: string }).code === '22012',
+    )
+    assert.ok((await preparedNames()).includes('tacit_test_c'), 'the Parse ran before the failure')
+    const [again] = await pipeline(client, [twice('tacit_test_c', 7)])
+    assert.equal(again!.rows[0].v, 14)
+  })
 })

@@ -9,10 +9,18 @@
  * payload insert, the device lock, the mailbox write, COMMIT), and on a busy server every round
  * trip also waits its turn on the event loop. Pipelined, BEGIN rides with the first statement and
  * COMMIT with the last (decision 0019).
+ *
+ * A step with a `name` uses a prepared statement of that name (§55.2.3): parsed once per
+ * connection, then only bound and executed, so PostgreSQL neither parses nor, once it settles on a
+ * generic plan, plans it again. A Parse that the server may have skipped (an error earlier in the
+ * same pipeline) is not trusted: the next pipeline on that connection closes the name (closing an
+ * unknown name is not an error) and parses it anew.
  */
 import pg from 'pg'
 
 export interface PipelineStep {
+  /** A prepared statement's name, for a text sent often; without one, the unnamed statement. */
+  readonly name?: string
   readonly text: string
   readonly values?: readonly unknown[]
 }
@@ -20,8 +28,9 @@ export interface PipelineStep {
 /** The parts of pg's protocol connection this uses (pg 8; its type definitions lag behind). */
 interface Wire {
   readonly stream: { cork(): void; uncork(): void }
-  parse(message: { text: string }): void
-  bind(message: { values: unknown[]; valueMapper: (value: unknown) => unknown }): void
+  parse(message: { name?: string; text: string }): void
+  bind(message: { statement?: string; values: unknown[]; valueMapper: (value: unknown) => unknown }): void
+  close(message: { type: 'S'; name: string }): void
   describe(message: { type: 'P'; name: string }): void
   execute(message: { portal: string; rows: number }): void
   sync(): void
@@ -44,6 +53,22 @@ interface RowsMessage {
   readonly fields: unknown[]
 }
 
+/** What one connection has prepared, and what it must close before preparing again. */
+interface Prepared {
+  readonly names: Set<string>
+  readonly doubtful: Set<string>
+}
+const prepared = new WeakMap<object, Prepared>()
+
+function preparedOn(connection: object): Prepared {
+  let state = prepared.get(connection)
+  if (state === undefined) {
+    state = { names: new Set(), doubtful: new Set() }
+    prepared.set(connection, state)
+  }
+  return state
+}
+
 /** The `pg` client hands this object the connection when it is the client's turn. */
 class Pipeline implements pg.Submittable {
   readonly #steps: readonly PipelineStep[]
@@ -52,6 +77,9 @@ class Pipeline implements pg.Submittable {
   readonly #results: pg.QueryResult[] = []
   #current = newResult()
   #failed = false
+  /** The connection's prepared names and the ones this pipeline parsed. */
+  #prepared: Prepared | null = null
+  readonly #parsed: string[] = []
 
   constructor(
     steps: readonly PipelineStep[],
@@ -65,20 +93,32 @@ class Pipeline implements pg.Submittable {
 
   submit(connection: pg.Connection): void {
     const wire = connection as unknown as Wire
+    const state = preparedOn(connection)
+    this.#prepared = state
     // Corked, the messages leave in one write, as pg does for a single query.
     wire.stream.cork()
     try {
       for (const step of this.#steps) {
-        // The unnamed statement and portal: each step replaces the previous one's.
-        wire.parse({ text: step.text })
-        wire.bind({ values: [...(step.values ?? [])], valueMapper: prepareValue })
+        const values = [...(step.values ?? [])]
+        if (step.name === undefined) {
+          // The unnamed statement and portal: each step replaces the previous one's.
+          wire.parse({ text: step.text })
+          wire.bind({ values, valueMapper: prepareValue })
+        } else {
+          if (!state.names.has(step.name)) {
+            if (state.doubtful.delete(step.name)) wire.close({ type: 'S', name: step.name })
+            wire.parse({ name: step.name, text: step.text })
+            state.names.add(step.name)
+            this.#parsed.push(step.name)
+          }
+          wire.bind({ statement: step.name, values, valueMapper: prepareValue })
+        }
         wire.describe({ type: 'P', name: '' })
         wire.execute({ portal: '', rows: 0 })
       }
     } catch (error) {
       // A value pg cannot encode. The Sync below still ends what was sent; its answer is ignored.
-      this.#failed = true
-      this.#reject(error)
+      this.#fail(error)
     } finally {
       wire.sync()
       wire.stream.uncork()
@@ -111,21 +151,27 @@ class Pipeline implements pg.Submittable {
 
   /** The client forgets this object after an error; the Sync's ReadyForQuery then goes nowhere. */
   handleError(error: unknown): void {
-    if (this.#failed) return
-    this.#failed = true
-    this.#reject(error)
+    this.#fail(error)
   }
 
   handleReadyForQuery(): void {
     if (this.#failed) return
     if (this.#results.length !== this.#steps.length) {
-      this.#failed = true
-      this.#reject(
-        new Error(`pipeline: ${this.#results.length} of ${this.#steps.length} statements answered`),
-      )
+      this.#fail(new Error(`pipeline: ${this.#results.length} of ${this.#steps.length} statements answered`))
       return
     }
     this.#resolve(this.#results)
+  }
+
+  /** Rejects once; a name this pipeline parsed may not exist on the server, so it is parsed again. */
+  #fail(error: unknown): void {
+    if (this.#failed) return
+    this.#failed = true
+    for (const name of this.#parsed) {
+      this.#prepared?.names.delete(name)
+      this.#prepared?.doubtful.add(name)
+    }
+    this.#reject(error)
   }
 }
 

@@ -97,6 +97,16 @@ export const DEFAULT_PAYLOAD_GENERATION_MS = 1_000
 /** Generation partitions are named `payloads_g<N>`; the number is the partition's bound. */
 const GENERATION_TABLE = /^payloads_g([1-9][0-9]{0,17})$/
 
+/**
+ * A batch of at most this many calls runs its three statements as prepared statements
+ * (`postgres/pipeline.ts`): parsed once per connection, and once PostgreSQL settles on a generic
+ * plan, not planned again. At 5,000 envelopes/s batches hold tens to a few hundred calls, and
+ * PostgreSQL's CPU fell from 0.69–0.75 to 0.59–0.66 of a core (decision 0019, second amendment).
+ * Larger batches — a closed loop's thousands of calls — keep the unnamed statement and a plan
+ * made for their own parameters: generic plans had cut that loop's throughput by a third.
+ */
+export const NAMED_STATEMENT_MAX_CALLS = 256
+
 /** Group-commit batches in flight at once (each holds one pool connection). */
 export const DEFAULT_BATCHES_IN_FLIGHT = 2
 
@@ -682,6 +692,8 @@ export class PostgresStorage implements Storage {
       begin = []
       return results[results.length - 1]!
     }
+    const prepared = calls.length <= NAMED_STATEMENT_MAX_CALLS
+    const named = (name: string, step: PipelineStep): PipelineStep => (prepared ? { ...step, name } : step)
     let payloadIds: string[] = []
     let locked: pg.QueryResult
     // The ticket is released whatever happens here: a batch that fails before its lock query
@@ -690,14 +702,19 @@ export class PostgresStorage implements Storage {
       // 1. Every enqueued payload, before any lock: new rows nobody else can see or reference
       //    yet. A refused call's payloads are deleted again below (rare: full, unknown or revoked).
       const insert = payloadInsert(calls)
-      if (insert !== null) payloadIds = (await run(insert)).rows.map((row: Row) => row.id as string)
+      if (insert !== null)
+        payloadIds = (await run(named('tacit_payload_insert', insert))).rows.map(
+          (row: Row) => row.id as string,
+        )
       // 2. The device rows, in sorted order, after the previous batch holds its own.
       await ticket.previous
-      locked = await run({
-        text: `SELECT device_id, revoked_at, next_seq, mailbox_count FROM devices
-                WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE`,
-        values: [ids],
-      })
+      locked = await run(
+        named('tacit_device_lock', {
+          text: `SELECT device_id, revoked_at, next_seq, mailbox_count FROM devices
+                  WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE`,
+          values: [ids],
+        }),
+      )
     } finally {
       ticket.release()
     }
@@ -733,6 +750,7 @@ export class PostgresStorage implements Storage {
     const touched = [...new Set([...plan.touched, ...ackDevices])].filter((id) => states.has(id))
     const [deleted] = await pipeline(c, [
       {
+        ...(prepared ? { name: 'tacit_mailbox_write' } : {}),
         text: `WITH ins AS (
          INSERT INTO mailbox (device_id, seq, payload_id)
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])),

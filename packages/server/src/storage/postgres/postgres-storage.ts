@@ -101,9 +101,10 @@ const GENERATION_TABLE = /^payloads_g([1-9][0-9]{0,17})$/
  * A batch of at most this many calls runs its three statements as prepared statements
  * (`postgres/pipeline.ts`): parsed once per connection, and once PostgreSQL settles on a generic
  * plan, not planned again. At 5,000 envelopes/s batches hold tens to a few hundred calls, and
- * PostgreSQL's CPU fell from 0.69–0.75 to 0.59–0.66 of a core (decision 0019, second amendment).
+ * PostgreSQL's CPU fell from 0.69–0.75 to 0.59–0.65 of a core (decision 0019, second amendment).
  * Larger batches — a closed loop's thousands of calls — keep the unnamed statement and a plan
- * made for their own parameters: generic plans had cut that loop's throughput by a third.
+ * made for their own parameters: generic plans had cut that loop's throughput by a quarter to
+ * two fifths.
  */
 export const NAMED_STATEMENT_MAX_CALLS = 256
 

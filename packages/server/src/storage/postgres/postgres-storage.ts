@@ -750,8 +750,7 @@ export class PostgresStorage implements Storage {
     const ackDevices = plan.acks.map((a) => a.deviceId)
     const touched = [...new Set([...plan.touched, ...ackDevices])].filter((id) => states.has(id))
     const [deleted] = await pipeline(c, [
-      {
-        ...(prepared ? { name: 'tacit_mailbox_write' } : {}),
+      named('tacit_mailbox_write', {
         text: `WITH ins AS (
          INSERT INTO mailbox (device_id, seq, payload_id)
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])),
@@ -781,7 +780,7 @@ export class PostgresStorage implements Storage {
           touched.map((id) => states.get(id)!.nextSeq),
           touched.map((id) => states.get(id)!.count),
         ],
-      },
+      }),
       ...commit,
     ])
     const gone = deleted!.rows as Row[]
@@ -1183,7 +1182,8 @@ async function rotateGenerations(
 
 /**
  * The statement inserting the payload of every request of every enqueue call, in order, and
- * returning their ids; null if there are none. One statement: ids from the sequence (the CTE is volatile, so evaluated once), then the rows.
+ * returning their ids; null if there are none. One statement: ids from the sequence (the CTE is
+ * volatile, so evaluated once), then the rows.
  * The payloads travel as one binary parameter cut by offset and length: a bytea[] parameter
  * would go hex-encoded as text, doubling the bytes and costing more to encode and parse than the
  * inserts themselves.

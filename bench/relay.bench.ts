@@ -38,11 +38,13 @@ import {
   readPostgresCpuSeconds,
   readProcessCpuSeconds,
 } from './relay-stats.ts'
+import { formatVerdict, judgeTargets, RELAY_TARGETS } from './relay-targets.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const BENCH = join(ROOT, 'bench')
 
-export const OFFERED_RATE = 5_000
+/** The offered rate of the latency phase: the one issue #3 sets its p99 target at. */
+export const OFFERED_RATE = RELAY_TARGETS.offeredRate
 /**
  * Warm-up before each measured interval. The server process is new for each backend, and its first
  * phase ran JIT compilation on V8's helper threads through its first 4–5 s of load (`--trace-opt`:
@@ -497,6 +499,11 @@ async function main(): Promise<void> {
       )
     }
   }
+  const targets = judgeTargets(phases, options.rate)
+  if (targets.length > 0) {
+    console.error('targets (issue #3):')
+    for (const verdict of targets) console.error(formatVerdict(verdict))
+  }
   console.error(`total ${((Date.now() - started) / 1000).toFixed(0)} s`)
   const result = {
     bench: 'relay',
@@ -507,6 +514,7 @@ async function main(): Promise<void> {
     measureMs: options.measureMs,
     phases,
     ratios,
+    targets,
     skipped,
     warnings,
     node: process.version,

@@ -11,7 +11,8 @@
  *   latency     open loop at a fixed offered rate (5,000/s): p50/p99 from scheduled send to
  *               delivery, the generators' own send lag (genLag99) and the p99 without it (p99send)
  * Ratios are per server CPU-second, so a generator that shares the machine's two cores with the
- * server does not flatter or penalise either side.
+ * server does not flatter or penalise either side. The run ends with a verdict on each of issue
+ * #3's targets, the ceiling's own figure beside the absolute ones (relay-targets.ts).
  *
  * Flags: --json (one JSON object on the last line), --clients N, --servers ceiling,sqlite,postgres,
  * --measure-ms N, --sizes 256,4096, --rate N (offered rate of the latency phase; 5,000 by default,

@@ -48,6 +48,13 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
+/**
+ * Bounds of `--max-requests-in-flight` (ws/intake.ts). Below one group-commit batch's worth the
+ * batches shrink; above a million, a flood of 4 KiB envelopes could hold gigabytes.
+ */
+export const MIN_REQUESTS_IN_FLIGHT = 64
+export const MAX_REQUESTS_IN_FLIGHT = 1_048_576
+
 export const DEFAULT_ADDRESS_RATE_LIMIT: RateLimit = { ratePerSecond: 200, burst: 2000 }
 export const DEFAULT_DEVICE_RATE_LIMIT: RateLimit = { ratePerSecond: 2000, burst: 4000 }
 
@@ -69,6 +76,9 @@ export const USAGE = `Usage: npm start -- [options]
   --rate-limit-address <r>/<burst>  per-address limit, or "off" (default 200/2000)
   --rate-limit-device <r>/<burst>   per-device frame limit, or "off" (default 2000/4000)
   --sweep-interval-s <n>    how often expired data is deleted (default 60)
+  --max-requests-in-flight <n>  requests read from all connections and not yet answered; beyond,
+                            the server stops reading until half are (TACIT_MAX_REQUESTS_IN_FLIGHT,
+                            default 16384)
   --web-dir <path>|off      built web client served at / (TACIT_WEB_DIR, default packages/web/dist)
   --turn-url <url>[,<url>]  TURN server(s) for calls, turn: or turns: (TACIT_TURN_URLS)
   --turn-secret-file <path> coturn's static-auth-secret, read from a file (TACIT_TURN_SECRET_FILE,
@@ -100,6 +110,7 @@ const FLAGS = new Set([
   'rate-limit-address',
   'rate-limit-device',
   'sweep-interval-s',
+  'max-requests-in-flight',
   'web-dir',
   'turn-url',
   'turn-secret-file',
@@ -287,6 +298,13 @@ export function parseConfig(
       maxBlobBytes: maxBlobMb * mib,
       blobQuotaBytes:
         integer(get('blob-quota-mb', 'TACIT_BLOB_QUOTA_MB') ?? '1024', 'blob-quota-mb', 1, 1024 * 1024) * mib,
+      maxRequestsInFlight: integer(
+        get('max-requests-in-flight', 'TACIT_MAX_REQUESTS_IN_FLIGHT') ??
+          String(DEFAULT_POLICY.maxRequestsInFlight),
+        'max-requests-in-flight',
+        MIN_REQUESTS_IN_FLIGHT,
+        MAX_REQUESTS_IN_FLIGHT,
+      ),
       turn: turnConfig(get, cwd),
     },
     addressRateLimit: rateLimit(

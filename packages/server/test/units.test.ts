@@ -4,6 +4,7 @@ import { describe, it } from 'node:test'
 import { WireError } from '@tacit/protocol/wire/errors'
 import { ChallengeStore } from '../src/challenges.ts'
 import { ConfigError, parseConfig } from '../src/config.ts'
+import { DEFAULT_POLICY } from '../src/context.ts'
 import { parseRange } from '../src/http/blob-routes.ts'
 import { SERVER_NODE_FLAGS } from '../src/node-flags.ts'
 import { RateLimiter } from '../src/rate-limiter.ts'
@@ -114,9 +115,27 @@ describe('configuration', () => {
       ['--nats-prefix', 'tacit.>'],
       ['--nats-prefix', 'a..b'],
       ['--nats-prefix', 'x'.repeat(65)],
+      ['--max-requests-in-flight', '63'],
+      ['--max-requests-in-flight', '1048577'],
+      ['--max-requests-in-flight', '1e4'],
     ]) {
       assert.throws(() => parseConfig(argv, {}), ConfigError, argv.join(' '))
     }
+  })
+
+  it('sizes the intake gate by flag or environment, within its bounds', () => {
+    assert.equal(parseConfig([], {}).policy.maxRequestsInFlight, DEFAULT_POLICY.maxRequestsInFlight)
+    assert.equal(parseConfig(['--max-requests-in-flight', '64'], {}).policy.maxRequestsInFlight, 64)
+    assert.equal(
+      parseConfig([], { TACIT_MAX_REQUESTS_IN_FLIGHT: '1048576' }).policy.maxRequestsInFlight,
+      1_048_576,
+    )
+    assert.equal(
+      parseConfig(['--max-requests-in-flight=5000'], { TACIT_MAX_REQUESTS_IN_FLIGHT: '9000' }).policy
+        .maxRequestsInFlight,
+      5_000,
+      'the flag wins over the environment',
+    )
   })
 })
 

@@ -95,6 +95,7 @@ export interface PhaseResult {
   backlog: number
 }
 
+/** The most unacknowledged sends per client in the closed loop (`--window`). */
 export const MAX_WINDOW = 64
 const now = () => performance.timeOrigin + performance.now()
 
@@ -326,16 +327,20 @@ async function runPhase(command: Extract<LoadCommand, { type: 'phase' }>): Promi
   }
 }
 
-process.on('message', (command: LoadCommand) => {
-  const run = async () => {
-    if (command.type === 'connect') await connectAll(command)
-    else if (command.type === 'phase') send({ type: 'result', result: await runPhase(command) })
-    else {
-      for (const c of connections) c.close()
-      process.exit(0)
+// Commands are taken only when this file runs as a forked generator, not when the bench imports
+// its constants.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.on('message', (command: LoadCommand) => {
+    const run = async () => {
+      if (command.type === 'connect') await connectAll(command)
+      else if (command.type === 'phase') send({ type: 'result', result: await runPhase(command) })
+      else {
+        for (const c of connections) c.close()
+        process.exit(0)
+      }
     }
-  }
-  run().catch((error: unknown) => {
-    send({ type: 'error', message: error instanceof Error ? error.message : String(error) })
+    run().catch((error: unknown) => {
+      send({ type: 'error', message: error instanceof Error ? error.message : String(error) })
+    })
   })
-})
+}

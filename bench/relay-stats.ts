@@ -53,6 +53,14 @@ export function postgresCpuDelta(
   return Math.max(0, total)
 }
 
+/** A process's resident memory in bytes (proc(5) /proc/<pid>/status, `VmRSS`, given in kB). */
+export function readResidentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`)
+  return Number(kib) * 1024
+}
+
 /** The 1-minute load average (proc(5) /proc/loadavg): how crowded the shared cores were. */
 export function readLoadAverage(): number {
   return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])

@@ -17,7 +17,8 @@
  * Flags: --json (one JSON object on the last line), --clients N, --servers ceiling,sqlite,postgres,
  * --measure-ms N, --sizes 256,4096, --rate N (offered rate of the latency phase; 5,000 by default,
  * the issue's figure — a lower one measures CPU per envelope on a machine too loaded for 5,000/s),
- * --modes throughput,rate, --generators N (load generator processes, 2 by default), --warmup-ms N
+ * --modes throughput,rate, --generators N (load generator processes, 2 by default), --window N
+ * (closed loop: unacknowledged sends per client, 8 by default, at most 64), --warmup-ms N
  * (3,000 by default), --timeline-ms N (rate mode: also p50/p99/max by scheduled send time, in
  * windows of N ms, to see where in a run the tail comes from; with a long --measure-ms, a sustained
  * load's periodic stalls).
@@ -29,7 +30,13 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { AdapterSpec, LoadCommand, LoadReply, PhaseResult } from './relay-load.ts'
+import {
+  type AdapterSpec,
+  type LoadCommand,
+  type LoadReply,
+  MAX_WINDOW,
+  type PhaseResult,
+} from './relay-load.ts'
 import {
   type LatencyWindow,
   latencyTimeline,
@@ -38,6 +45,7 @@ import {
   readLoadAverage,
   readPostgresCpuSeconds,
   readProcessCpuSeconds,
+  readResidentBytes,
 } from './relay-stats.ts'
 import { formatVerdict, judgeTargets, RELAY_TARGETS } from './relay-targets.ts'
 
@@ -54,7 +62,10 @@ export const OFFERED_RATE = RELAY_TARGETS.offeredRate
  * start-up out of the steady state the ratios are about (docs/benchmarks.md, Relay, sixth round).
  */
 const WARMUP_MS = 3_000
+/** Unacknowledged sends per client in the closed loop (`--window`, at most MAX_WINDOW). */
 const WINDOW = 8
+/** The server's resident memory is sampled this often over the measured interval. */
+const RSS_SAMPLE_MS = 100
 /** Longest wait after a phase for its backlog to be delivered before the next phase starts. */
 const DRAIN_MS = 20_000
 /**
@@ -81,6 +92,8 @@ interface Options {
   generators: number
   /** Rate mode: latency windows of this many ms (0: none). */
   timelineMs: number
+  /** Throughput mode: unacknowledged sends per client. */
+  window: number
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -101,6 +114,7 @@ function parseOptions(argv: readonly string[]): Options {
       .filter((m): m is 'throughput' | 'rate' => m === 'throughput' || m === 'rate'),
     generators: Math.max(1, Math.min(MAX_GENERATORS, Number(value('--generators') ?? GENERATORS))),
     timelineMs: Math.max(0, Number(value('--timeline-ms') ?? 0)),
+    window: Math.max(1, Math.min(MAX_WINDOW, Number(value('--window') ?? WINDOW))),
   }
 }
 
@@ -249,6 +263,8 @@ export interface PhaseFigures {
   backlog: number
   /** 1-minute load average at the end of the measured interval (2 cores: above 2, processes queue). */
   loadAverage: number
+  /** The server's largest resident memory sampled over the measured interval (every 100 ms), MiB. */
+  serverPeakResidentMiB: number
 }
 
 async function runPhase(
@@ -271,7 +287,7 @@ async function runPhase(
       size,
       warmupMs,
       measureMs: options.measureMs,
-      window: WINDOW,
+      window: options.window,
       rate: options.rate / generators.length,
       // Generator g sends at startAt + g/rate + k·n/rate: one envelope every 1/rate in total.
       offsetMs: (g * 1000) / options.rate,
@@ -284,7 +300,12 @@ async function runPhase(
   const cpuBeginAt = now()
   const cpuBegin = readProcessCpuSeconds(server.pid)
   const dbBegin = server.usesPostgres ? readPostgresCpuSeconds() : new Map<number, number>()
-  await sleep(Math.max(0, startAt + warmupMs + options.measureMs - now()))
+  // The server's peak resident memory over the interval, sampled: what the load holds in it.
+  let peakResidentBytes = readResidentBytes(server.pid)
+  while (now() < startAt + warmupMs + options.measureMs) {
+    await sleep(Math.max(0, Math.min(RSS_SAMPLE_MS, startAt + warmupMs + options.measureMs - now())))
+    peakResidentBytes = Math.max(peakResidentBytes, readResidentBytes(server.pid))
+  }
   const cpuEnd = readProcessCpuSeconds(server.pid)
   const dbEnd = server.usesPostgres ? readPostgresCpuSeconds() : new Map<number, number>()
   const cpuSeconds = (now() - cpuBeginAt) / 1000
@@ -311,6 +332,7 @@ async function runPhase(
     databaseCpuSeconds,
     databaseCpuLoad: databaseCpuSeconds / cpuSeconds,
     generatorCpuLoad: sum((r) => (r.cpuUserMs + r.cpuSystemMs) / r.measuredMs),
+    serverPeakResidentMiB: peakResidentBytes / 2 ** 20,
     // Both rates over the same interval: delivered per second over server CPU-seconds per second.
     deliveredPerServerCpuSecond: serverCpuLoad > 0 ? deliveredPerSecond / serverCpuLoad : Number.NaN,
     sent: sum((r) => r.sent),
@@ -430,11 +452,12 @@ function formatRow(f: PhaseFigures): string {
     fmt(f.sendLagP99Ms, 1).padStart(8),
     fmt(f.p99FromSendMs, 1).padStart(7),
     fmt(f.loadAverage, 1).padStart(5),
+    fmt(f.serverPeakResidentMiB).padStart(6),
   ].join(' ')
 }
 
 const HEADER =
-  'server     size mode       deliv/s  srvCPU  per-CPU-s genCPU  dbCPU  p50 ms  p99 ms  undel  dup genLag99 p99send  load'
+  'server     size mode       deliv/s  srvCPU  per-CPU-s genCPU  dbCPU  p50 ms  p99 ms  undel  dup genLag99 p99send  load  RSS MiB'
 
 /** Real servers (SQLite, PostgreSQL) come from the harness once the server's main.ts exists. */
 async function serverFactories(): Promise<Record<string, ServerFactory | string>> {
@@ -510,7 +533,7 @@ async function main(): Promise<void> {
     bench: 'relay',
     clients: options.clients,
     offeredRate: options.rate,
-    window: WINDOW,
+    window: options.window,
     generators: options.generators,
     measureMs: options.measureMs,
     phases,

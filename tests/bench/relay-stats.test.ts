@@ -5,7 +5,12 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { describe, it } from 'node:test'
-import { latencyTimeline, postgresCpuDelta, readProcessCpuSeconds } from '../../bench/relay-stats.ts'
+import {
+  latencyTimeline,
+  postgresCpuDelta,
+  readProcessCpuSeconds,
+  readResidentBytes,
+} from '../../bench/relay-stats.ts'
 
 describe('latencyTimeline', () => {
   it('groups latencies by the window their envelope was scheduled in', () => {
@@ -75,5 +80,22 @@ describe('CPU from /proc', () => {
     ])
     // Backend 20: 2 s in the interval; 21: 2 s; 22 (new): 0.5 s.
     assert.equal(postgresCpuDelta(begin, end), 4.5)
+  })
+})
+
+describe('resident memory from /proc', () => {
+  it('reads VmRSS in bytes, following what the process holds', () => {
+    const before = readResidentBytes(process.pid)
+    const rss = process.memoryUsage().rss
+    assert.ok(Math.abs(before - rss) < rss / 4, `${before} against process.memoryUsage() ${rss}`)
+    // 64 MiB touched page by page: resident from then on.
+    const held = Buffer.alloc(64 * 2 ** 20, 1)
+    const after = readResidentBytes(process.pid)
+    assert.ok(after - before > 48 * 2 ** 20, `${after - before} bytes more`)
+    assert.equal(held[held.length - 1], 1)
+  })
+
+  it('throws for a process that does not exist', () => {
+    assert.throws(() => readResidentBytes(2 ** 22 + 1))
   })
 })

@@ -94,19 +94,21 @@ export function judgeTargets(phases: readonly PhaseRow[], offeredRate: number): 
 
 /** One line per verdict, for the bench's table. */
 export function formatVerdict(v: TargetVerdict): string {
-  const what =
+  const limit =
     v.target === 'sqlite-share-of-ceiling'
-      ? `per server CPU-s ≥ ${RELAY_TARGETS.sqliteShareOfCeiling}× ceiling: ${v.value.toFixed(2)}×`
+      ? `per server CPU-s ≥ ${RELAY_TARGETS.sqliteShareOfCeiling}× ceiling`
       : v.target === 'p99'
-        ? `p99 < ${RELAY_TARGETS.p99Ms} ms at ${RELAY_TARGETS.offeredRate}/s: ${v.value.toFixed(1)} ms`
-        : `≥ ${RELAY_TARGETS.postgresPerSecond}/s in the closed loop: ${v.value.toFixed(0)}/s`
-  const unit = v.target === 'p99' ? ' ms' : '/s'
-  const digits = v.target === 'p99' ? 1 : 0
+        ? `p99 < ${RELAY_TARGETS.p99Ms} ms at ${RELAY_TARGETS.offeredRate}/s`
+        : `≥ ${RELAY_TARGETS.postgresPerSecond}/s in the closed loop`
+  const show = (value: number) =>
+    v.target === 'sqlite-share-of-ceiling'
+      ? `${value.toFixed(2)}×`
+      : v.target === 'p99'
+        ? `${value.toFixed(1)} ms`
+        : `${value.toFixed(0)}/s`
   const machine =
-    v.ceiling === undefined
-      ? ''
-      : v.ceiling.met
-        ? ''
-        : ` (the ceiling, with no storage: ${v.ceiling.value.toFixed(digits)}${unit}, also missed: this machine cannot show this target)`
-  return `  ${v.server} ${v.size} B ${what} — ${v.met ? 'met' : 'missed'}${machine}`
+    v.ceiling !== undefined && !v.ceiling.met
+      ? ` (the ceiling, with no storage: ${show(v.ceiling.value)}, also missed: this machine cannot show this target)`
+      : ''
+  return `  ${v.server} ${v.size} B ${limit}: ${show(v.value)} — ${v.met ? 'met' : 'missed'}${machine}`
 }

@@ -301,9 +301,10 @@ async function runPhase(
   const cpuBegin = readProcessCpuSeconds(server.pid)
   const dbBegin = server.usesPostgres ? readPostgresCpuSeconds() : new Map<number, number>()
   // The server's peak resident memory over the interval, sampled: what the load holds in it.
+  const measureEnd = startAt + warmupMs + options.measureMs
   let peakResidentBytes = readResidentBytes(server.pid)
-  while (now() < startAt + warmupMs + options.measureMs) {
-    await sleep(Math.max(0, Math.min(RSS_SAMPLE_MS, startAt + warmupMs + options.measureMs - now())))
+  while (now() < measureEnd) {
+    await sleep(Math.max(0, Math.min(RSS_SAMPLE_MS, measureEnd - now())))
     peakResidentBytes = Math.max(peakResidentBytes, readResidentBytes(server.pid))
   }
   const cpuEnd = readProcessCpuSeconds(server.pid)

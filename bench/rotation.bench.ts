@@ -98,7 +98,9 @@ async function main(): Promise<void> {
       now += DEFAULT_PAYLOAD_GENERATION_MS
       const outcome = await storage.rotatePayloads(now, DEFAULT_PAYLOAD_GENERATION_MS)
       if (!outcome.rotated) throw new Error(`rotation ${i} did not start a generation`)
-      if (i % every !== 0 && i !== options.rotations) continue
+      // Checked after every rotation; a run out of time reports its partial step and ends.
+      const outOfTime = performance.now() - started > MAX_RUN_MS
+      if (i % every !== 0 && i !== options.rotations && !outOfTime) continue
       const lapMs = performance.now() - lapStart
       const bytes = await catalogBytes(admin)
       const lapRotations = i - (steps.at(-1)?.rotations ?? 0)
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
       console.error(
         `  ${String(i).padStart(9)}  ${(lapMs / lapRotations).toFixed(2).padStart(11)}  ${(sum(bytes) / 2 ** 20).toFixed(1).padStart(11)}  (${CATALOGS.map((c) => ((bytes[c] ?? 0) / 2 ** 20).toFixed(1)).join(' ')})`,
       )
-      if (performance.now() - started > MAX_RUN_MS) {
+      if (outOfTime) {
         console.error(`  stopped after ${MAX_RUN_MS / 60_000} min`)
         break
       }

@@ -49,8 +49,9 @@ export class ConfigError extends Error {
 }
 
 /**
- * Bounds of `--max-requests-in-flight` (ws/intake.ts). Below one group-commit batch's worth the
- * batches shrink; above a million, a flood of 4 KiB envelopes could hold gigabytes.
+ * Bounds of `--max-requests-in-flight` (ws/intake.ts). The floor keeps the gate from choking the
+ * server to a trickle (at 4,096 PostgreSQL's closed loop already delivered a third less,
+ * docs/operations.md); above a million, a flood of 4 KiB envelopes could hold 4 GiB of them.
  */
 export const MIN_REQUESTS_IN_FLIGHT = 64
 export const MAX_REQUESTS_IN_FLIGHT = 1_048_576

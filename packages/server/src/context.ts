@@ -38,6 +38,11 @@ export interface ServerPolicy {
    * batches' worth by default: one committing, one filling.
    */
   readonly maxRequestsInFlight: number
+  /**
+   * Longest time an `ack-ok` waits for another frame to the same connection to leave with, in ms
+   * (ws/outbox.ts, decision 0021; at most MAX_ACK_REPLY_DELAY_MS); 0 writes it at once.
+   */
+  readonly ackReplyDelayMs: number
   /** TURN relay for calls (http/turn-routes.ts); absent or null: no TURN credentials handed out. */
   readonly turn?: TurnConfig | null
 }
@@ -72,4 +77,5 @@ export const DEFAULT_POLICY: ServerPolicy = {
   authTimeoutMs: 10_000,
   maxPendingPerConnection: 256,
   maxRequestsInFlight: 16_384,
+  ackReplyDelayMs: 100,
 }

@@ -159,7 +159,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       notifier = createLocalNotifier()
     }
   }
-  const registry = new ConnectionRegistry(config.policy.maxRequestsInFlight)
+  const registry = new ConnectionRegistry(config.policy.maxRequestsInFlight, config.policy.ackReplyDelayMs)
   let shuttingDown = false
   const ctx = createContext(config, storage, notifier, log, now, {
     shuttingDown: () => shuttingDown,

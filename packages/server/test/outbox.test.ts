@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import { createRequire } from 'node:module'
-import { describe, it } from 'node:test'
+import { afterEach, beforeEach, describe, it, mock } from 'node:test'
 import { WireError } from '@tacit/protocol/wire/errors'
 import {
   type DeliveryFrame,
@@ -16,7 +16,14 @@ import {
   encodeDeliveryFrameInto,
   encodeFrame,
 } from '@tacit/protocol/wire/frames'
-import { frameBinaryMessages, frameHeaderSize, takeWriteBuffer } from '../src/ws/outbox.ts'
+import {
+  DeferredFlush,
+  frameBinaryMessages,
+  frameHeaderSize,
+  MAX_ACK_REPLY_DELAY_MS,
+  type OutboxOwner,
+  takeWriteBuffer,
+} from '../src/ws/outbox.ts'
 
 /** `ws`'s own sender and receiver: exported at run time, not in its type declarations. */
 const ws = createRequire(import.meta.url)('ws') as {
@@ -154,5 +161,90 @@ describe('delivery frames encoded in place', () => {
         b.every((x) => x === (i & 0xff)),
         `buffer ${i}`,
       )
+  })
+})
+
+describe('deferred flush (ack-ok deadlines)', () => {
+  // node:test's mock timers drive setTimeout; the flush's clock is the same mocked time.
+  let clock = 0
+  const advance = (ms: number) => {
+    clock += ms
+    mock.timers.tick(ms)
+  }
+  beforeEach(() => {
+    clock = 0
+    mock.timers.enable({ apis: ['setTimeout'] })
+  })
+  afterEach(() => mock.timers.reset())
+
+  /** An owner that counts its flushes and leaves the deadlines as a connection does. */
+  function owner(deferred: () => DeferredFlush): OutboxOwner & { flushes: number } {
+    const o = {
+      flushes: 0,
+      flushOutbox() {
+        o.flushes++
+        deferred().remove(o)
+      },
+    }
+    return o
+  }
+
+  it('flushes an owner at its deadline, not before, and once', () => {
+    const d = new DeferredFlush(100, () => clock)
+    const a = owner(() => d)
+    d.add(a)
+    advance(99)
+    assert.equal(a.flushes, 0)
+    advance(1)
+    assert.equal(a.flushes, 1)
+    advance(1000)
+    assert.equal(a.flushes, 1)
+    assert.equal(d.size, 0)
+  })
+
+  it('a removed owner is not flushed; one added again waits a new delay', () => {
+    const d = new DeferredFlush(100, () => clock)
+    const a = owner(() => d)
+    d.add(a)
+    advance(50)
+    d.remove(a)
+    advance(100)
+    assert.equal(a.flushes, 0)
+    d.add(a)
+    advance(99)
+    assert.equal(a.flushes, 0)
+    advance(1)
+    assert.equal(a.flushes, 1)
+  })
+
+  it('adding an owner already waiting keeps its first deadline', () => {
+    const d = new DeferredFlush(100, () => clock)
+    const a = owner(() => d)
+    d.add(a)
+    advance(60)
+    d.add(a)
+    advance(40)
+    assert.equal(a.flushes, 1)
+  })
+
+  it('one firing takes every owner due within an eighth of the delay; later ones wait', () => {
+    const d = new DeferredFlush(80, () => clock)
+    const [a, b, c] = [owner(() => d), owner(() => d), owner(() => d)]
+    d.add(a)
+    advance(10)
+    d.add(b) // due at 90: within 80 + 80/8 of the firing at 80
+    advance(5)
+    d.add(c) // due at 95: after it
+    advance(65)
+    assert.deepEqual([a.flushes, b.flushes, c.flushes], [1, 1, 0])
+    advance(14)
+    assert.equal(c.flushes, 0)
+    advance(1)
+    assert.deepEqual([a.flushes, b.flushes, c.flushes], [1, 1, 1])
+  })
+
+  it('bounds the delay', () => {
+    assert.equal(new DeferredFlush(10 * MAX_ACK_REPLY_DELAY_MS).delayMs, MAX_ACK_REPLY_DELAY_MS)
+    assert.equal(new DeferredFlush(-5).delayMs, 0)
   })
 })

@@ -110,6 +110,8 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
   private outboxLengths: number[] = []
   /** Bytes the outbox takes on the wire, WebSocket headers included. */
   private outboxBytes = 0
+  /** The outbox holds only frames that may wait (`ack-ok`): no flush is due this turn (outbox.ts). */
+  private outboxWaits = false
 
   constructor(
     private readonly ctx: ServerContext,
@@ -155,6 +157,7 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
     if (this.resyncTimer) clearInterval(this.resyncTimer)
     if (this.idleTimer) clearTimeout(this.idleTimer)
     this.registry.intake.forget(this)
+    this.registry.deferredFlush.remove(this)
     this.registry.remove(this)
   }
 
@@ -186,7 +189,16 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
       entry = encodeFrame(frame)
       length = entry.length
     }
-    if (this.outbox.length === 0) flushAfterThisTurn(this)
+    if (frame.type === 'ack-ok' && this.registry.deferredFlush.delayMs > 0) {
+      // An ack's answer may wait for the next frame that may not (decision 0021).
+      if (this.outbox.length === 0) {
+        this.outboxWaits = true
+        this.registry.deferredFlush.add(this)
+      }
+    } else if (this.outbox.length === 0 || this.outboxWaits) {
+      this.outboxWaits = false
+      flushAfterThisTurn(this)
+    }
     this.outbox.push(entry)
     this.outboxLengths.push(length)
     this.outboxBytes += frameHeaderSize(length) + length
@@ -194,6 +206,10 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
   }
 
   flushOutbox(): void {
+    if (this.outboxWaits) {
+      this.outboxWaits = false
+      this.registry.deferredFlush.remove(this)
+    }
     if (this.outbox.length === 0) return
     const frames = this.outbox
     const lengths = this.outboxLengths

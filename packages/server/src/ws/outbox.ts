@@ -99,3 +99,65 @@ export function flushAfterThisTurn(owner: OutboxOwner): void {
 function flushWaiting(): void {
   for (const owner of waiting.splice(0)) owner.flushOutbox()
 }
+
+/** Bound of the policy's `ackReplyDelayMs`: a client waits at most this long for an `ack-ok`. */
+export const MAX_ACK_REPLY_DELAY_MS = 1_000
+
+/**
+ * Owners whose outbox holds only frames that may wait (`ack-ok`; decision 0021), each flushed by
+ * a deadline `delayMs` after its first such frame. The frame leaves earlier with the owner's next
+ * frame that may not wait — on a busy connection most often a `deliver` or a `send-ok` — which
+ * saves one socket write here and one read at the client; an idle connection gets it at the
+ * deadline. Every owner waits the same delay, so deadlines are in insertion order: the timer
+ * looks only at the oldest, and one firing flushes every owner due within the next eighth of
+ * the delay, so the timer runs at most about eight times per delay however many owners wait.
+ */
+export class DeferredFlush {
+  readonly delayMs: number
+  readonly #now: () => number
+  /** Owner -> deadline (`#now()` ms), oldest first. */
+  readonly #due = new Map<OutboxOwner, number>()
+  #timer: NodeJS.Timeout | null = null
+
+  /** `now`: a monotonic clock in ms (tests pass their own). */
+  constructor(delayMs: number, now: () => number = () => performance.now()) {
+    this.delayMs = Math.min(Math.max(0, delayMs), MAX_ACK_REPLY_DELAY_MS)
+    this.#now = now
+  }
+
+  get size(): number {
+    return this.#due.size
+  }
+
+  /** Flush `owner` by the deadline unless it flushes before; an owner already waiting keeps its deadline. */
+  add(owner: OutboxOwner): void {
+    if (this.#due.has(owner)) return
+    this.#due.set(owner, this.#now() + this.delayMs)
+    if (this.#timer === null) this.#arm()
+  }
+
+  /** The owner flushed or closed: its deadline is void. */
+  remove(owner: OutboxOwner): void {
+    this.#due.delete(owner)
+  }
+
+  #arm(): void {
+    const oldest = this.#due.values().next()
+    if (oldest.done) return
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, oldest.value - this.#now()))
+    // A reply waiting here does not keep the process alive on its own; its socket does.
+    this.#timer.unref()
+  }
+
+  #fire(): void {
+    this.#timer = null
+    const until = this.#now() + this.delayMs / 8
+    for (const [owner, due] of this.#due) {
+      if (due > until) break
+      // flushOutbox calls remove(owner); deleting the entry being visited is safe in a Map.
+      this.#due.delete(owner)
+      owner.flushOutbox()
+    }
+    this.#arm()
+  }
+}

@@ -5,6 +5,7 @@
 
 import type { MailboxEntry } from '../storage/storage.ts'
 import { IntakeGate } from './intake.ts'
+import { DeferredFlush } from './outbox.ts'
 
 export interface LiveConnection {
   readonly deviceId: string | null
@@ -25,9 +26,12 @@ export class ConnectionRegistry {
   private readonly byDevice = new Map<string, Set<LiveConnection>>()
   /** Requests in flight across every connection here (intake.ts). */
   readonly intake: IntakeGate
+  /** Connections holding only `ack-ok`s, each written by its deadline (outbox.ts). */
+  readonly deferredFlush: DeferredFlush
 
-  constructor(maxRequestsInFlight: number) {
+  constructor(maxRequestsInFlight: number, ackReplyDelayMs = 0) {
     this.intake = new IntakeGate(maxRequestsInFlight)
+    this.deferredFlush = new DeferredFlush(ackReplyDelayMs)
   }
 
   add(connection: LiveConnection): void {

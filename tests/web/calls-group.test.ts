@@ -297,7 +297,7 @@ describe('group calls in Chromium through the SFU', { timeout: SUITE_TIMEOUT_MS 
         // with the concealed samples: a packet received while its key is not yet known (a join's
         // re-keying) is dropped by the SFrame transform and concealed, but still took its 40 ms,
         // and counting only decoded samples put a loaded run's figure under the line (916 and
-        // 1,400 samples, in one CI rehearsal and one run in eight of 2026-11-28).
+        // 1,400 samples: one CI rehearsal, and one run in ten, of 2026-11-28).
         const perPacket = total / (s.packetsReceived - a.packetsReceived)
         assert.ok(perPacket > 1_440, `40 ms audio packets (${perPacket.toFixed(0)} samples each)`)
       }

@@ -29,7 +29,7 @@ export class ConnectionRegistry {
   /** Connections holding only `ack-ok`s, each written by its deadline (outbox.ts). */
   readonly deferredFlush: DeferredFlush
 
-  constructor(maxRequestsInFlight: number, ackReplyDelayMs = 0) {
+  constructor(maxRequestsInFlight: number, ackReplyDelayMs: number) {
     this.intake = new IntakeGate(maxRequestsInFlight)
     this.deferredFlush = new DeferredFlush(ackReplyDelayMs)
   }

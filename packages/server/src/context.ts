@@ -24,8 +24,9 @@ export interface ServerPolicy {
   /** Same, in bytes. */
   readonly deliveryWindowBytes: number
   /**
-   * How often an authenticated connection re-scans its mailbox from the start without a hint
-   * (`RESYNC_INTERVAL_MS`): the worst-case delay a lost hint costs.
+   * The longest an authenticated connection goes without re-scanning its mailbox from the start
+   * (`RESYNC_INTERVAL_MS`): the worst-case delay a lost hint costs. Each wait is drawn from the
+   * second half of it (`resyncDelayMs`), so connections that came together do not re-scan together.
    */
   readonly mailboxResyncMs: number
   /** A connection that has not authenticated or sent a sealed envelope by then is closed. */

@@ -146,8 +146,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     if (config.natsUrl !== null) {
       const { createNatsNotifier } = await import('./notify/nats-notifier.ts')
       // No periodic wake-up of every listener from the notifier: each connection already re-scans
-      // its own mailbox every `policy.mailboxResyncMs` (ws/connection.ts), staggered by its connect
-      // time.
+      // its own mailbox within every `policy.mailboxResyncMs` (ws/connection.ts), at a random point.
       const nats = await createNatsNotifier({
         servers: config.natsUrl,
         ...(config.natsPrefix !== null ? { subjectPrefix: config.natsPrefix } : {}),

@@ -10,8 +10,8 @@
  * window is open — no mailbox read; otherwise a hint wakes the connection, which fetches from
  * its cursor. An ack fetches again only if the window had closed on a backlog. A timer re-scans
  * the whole mailbox from the start (skipping what is in flight, and what was acknowledged while
- * the re-scan read), so a lost hint or a seq that became visible late costs latency, never an
- * envelope. Envelopes are deleted only by the device's `ack`.
+ * the re-scan read), at a random point of every `mailboxResyncMs`, so a lost hint or a seq that
+ * became visible late costs latency, never an envelope. Envelopes are deleted only by the device's `ack`.
  *
  * Every request is answered after storage resolved it — `send-ok` means durable.
  *
@@ -37,6 +37,7 @@ import type { ServerContext } from '../context.ts'
 import { toWireError } from '../errors.ts'
 import { verifyDeviceAuth } from '../http/account-routes.ts'
 import { openSession } from '../http/auth.ts'
+import { resyncDelayMs } from '../notify/notifier.ts'
 import { equalSecrets, hashSecret, randomSecret } from '../secrets.ts'
 import type { EnqueueRequest, MailboxEntry } from '../storage/storage.ts'
 import {
@@ -74,7 +75,7 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
   private challengeUsed = false
   private closed = false
   private unsubscribe: (() => void) | null = null
-  private resyncTimer: ReturnType<typeof setInterval> | null = null
+  private resyncTimer: ReturnType<typeof setTimeout> | null = null
   private idleTimer: ReturnType<typeof setTimeout> | null = null
   /** Requests (and pumps) started and not yet answered; `settled()` waits for 0. */
   private pending = 0
@@ -154,7 +155,7 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
     this.closed = true
     this.unsubscribe?.()
     this.unsubscribe = null
-    if (this.resyncTimer) clearInterval(this.resyncTimer)
+    if (this.resyncTimer) clearTimeout(this.resyncTimer)
     if (this.idleTimer) clearTimeout(this.idleTimer)
     this.registry.intake.forget(this)
     this.registry.deferredFlush.remove(this)
@@ -401,13 +402,21 @@ export class MailboxConnection implements LiveConnection, OutboxOwner {
     this.registry.bind(device.deviceId, this)
     // Subscribe before the first fetch: an envelope stored in between still wakes us.
     this.unsubscribe = this.ctx.notifier.subscribe(device.deviceId, () => this.pump(false))
-    this.resyncTimer = setInterval(() => this.resync(), this.ctx.policy.mailboxResyncMs)
-    this.resyncTimer.unref?.()
+    this.scheduleResync()
     this.ctx.metrics.increment('tacit_ws_auth_total', 'WebSocket authentications by outcome', {
       outcome: 'ok',
     })
     this.sendFrame({ type: 'auth-ok', id: frame.id, deviceId: device.deviceId, ...session })
     this.pump(false)
+  }
+
+  /** Arms the next re-scan, at a fresh random point of its interval (`resyncDelayMs`). */
+  private scheduleResync(): void {
+    this.resyncTimer = setTimeout(() => {
+      this.resync()
+      if (!this.closed) this.scheduleResync()
+    }, resyncDelayMs(this.ctx.policy.mailboxResyncMs))
+    this.resyncTimer.unref?.()
   }
 
   /**

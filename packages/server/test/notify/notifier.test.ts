@@ -6,6 +6,8 @@ import {
   MAX_LISTENERS_PER_DEVICE,
   MAX_SUBSCRIBED_DEVICES,
   NotifyError,
+  RESYNC_INTERVAL_MS,
+  resyncDelayMs,
 } from '../../src/notify/notifier.ts'
 
 /** Resolves after the notifier's coalescing turn (it flushes on setImmediate). */
@@ -142,5 +144,39 @@ describe('local notifier', () => {
       (e) => NotifyError.is(e, 'closed'),
     )
     assert.doesNotThrow(() => notifier.publish('dev-a'))
+  })
+})
+
+describe('re-scan timing (resyncDelayMs)', () => {
+  test('each wait lies in the second half of the interval, both ends reachable', () => {
+    // The random source's extremes: [min, max) as crypto.randomInt.
+    assert.equal(
+      resyncDelayMs(30_000, (min) => min),
+      30_000,
+    )
+    assert.equal(
+      resyncDelayMs(30_000, (_min, max) => max - 1),
+      15_000,
+    )
+    assert.equal(
+      resyncDelayMs(31, (_min, max) => max - 1),
+      16,
+    )
+    assert.equal(
+      resyncDelayMs(1, (_min, max) => max - 1),
+      1,
+    )
+  })
+
+  test('waits drawn for connections that came together are spread over the half-interval', () => {
+    const waits = Array.from({ length: 1_000 }, () => resyncDelayMs(RESYNC_INTERVAL_MS))
+    for (const wait of waits) {
+      assert.ok(Number.isInteger(wait))
+      assert.ok(wait >= RESYNC_INTERVAL_MS / 2 && wait <= RESYNC_INTERVAL_MS, `wait ${wait}`)
+    }
+    // 1,000 uniform draws over 15,001 values: all within a third of the range has probability
+    // far below 1e-100, and the same wait for all (the behaviour this replaced) fails at once.
+    const spread = Math.max(...waits) - Math.min(...waits)
+    assert.ok(spread > RESYNC_INTERVAL_MS / 3, `spread ${spread}`)
   })
 })

@@ -52,6 +52,7 @@ export function resyncDelayMs(
   const spread = Math.floor(intervalMs / 2)
   return intervalMs - random(0, spread + 1)
 }
+
 /** Device ids are base64url of 16 bytes (22 characters); anything much longer is a bug upstream. */
 export const MAX_DEVICE_ID_LENGTH = 128
 /** Distinct devices subscribed in one process (one WebSocket each, usually). */

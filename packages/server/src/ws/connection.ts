@@ -11,7 +11,8 @@
  * its cursor. An ack fetches again only if the window had closed on a backlog. A timer re-scans
  * the whole mailbox from the start (skipping what is in flight, and what was acknowledged while
  * the re-scan read), at a random point of every `mailboxResyncMs`, so a lost hint or a seq that
- * became visible late costs latency, never an envelope. Envelopes are deleted only by the device's `ack`.
+ * became visible late costs latency, never an envelope. Envelopes are deleted only by the
+ * device's `ack`.
  *
  * Every request is answered after storage resolved it — `send-ok` means durable.
  *

@@ -203,3 +203,60 @@ describe('delivery: a re-scan that read before an ack committed', () => {
     )
   })
 })
+
+describe('delivery: the periodic re-scan', () => {
+  /** Short, so the test sees several re-scans; each wait is drawn from its second half. */
+  const RESYNC_MS = 80
+  /** Hang guard only: the waits below end on an event. */
+  const GUARD_MS = 10_000
+  const watch = { device: '', at: [] as number[], onCall: () => {} }
+  let server: TestServer
+
+  before(async () => {
+    server = await startTestServer([], {
+      policy: { mailboxResyncMs: RESYNC_MS },
+      wrapStorage: (storage) =>
+        interceptStorage(storage, {
+          // After `auth-ok`, only the re-scan reads the device row of an idle connection.
+          getDevice(deviceId) {
+            if (deviceId === watch.device) {
+              watch.at.push(performance.now())
+              watch.onCall()
+            }
+            return storage.getDevice(deviceId)
+          },
+        }),
+    })
+  })
+
+  after(() => server.stop())
+
+  it('re-arms after every re-scan, never sooner than half the interval, and reads nothing after close', async () => {
+    const device = await server.api.register(await newInvite(server), 'rescan-timer')
+    const c = await WsTestClient.connect(server.wsUrl)
+    assert.equal((await c.auth(device.deviceId, device.key)).type, 'auth-ok')
+    watch.device = device.deviceId
+    await new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('fewer than 4 re-scans')), GUARD_MS)
+      watch.onCall = () => {
+        if (watch.at.length < 4) return
+        clearTimeout(guard)
+        resolve()
+      }
+    })
+    await c.close()
+    // Between two re-scans: the wait drawn (at least half the interval) plus the work of the
+    // first; timers may fire up to a millisecond early.
+    for (let i = 1; i < 4; i++) {
+      const gap = watch.at[i]! - watch.at[i - 1]!
+      assert.ok(gap >= RESYNC_MS / 2 - 2, `re-scan ${i} came ${gap.toFixed(1)} ms after the one before`)
+    }
+    // The server sees the close a moment after the client does; a re-scan may still start in
+    // between. Count from one interval later, then give three more intervals to any timer left.
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+    await sleep(RESYNC_MS)
+    const count = watch.at.length
+    await sleep(3 * RESYNC_MS)
+    assert.equal(watch.at.length, count, 'no re-scan after the connection closed')
+  })
+})

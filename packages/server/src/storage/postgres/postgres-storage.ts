@@ -1183,7 +1183,12 @@ async function rotateGenerations(
 /**
  * The statement inserting the payload of every request of every enqueue call, in order, and
  * returning their ids; null if there are none. One statement: ids from the sequence (the CTE is
- * volatile, so evaluated once), then the rows.
+ * volatile, so evaluated once), then the rows. The CTE holds offsets, not payloads: it is read
+ * twice, so PostgreSQL materialises it in a tuplestore, and with the payloads in it every byte was
+ * copied there once more and, past `work_mem`, written to a temporary file (a closed loop's
+ * batches of thousands of 4 KiB payloads; `perf` showed `tuplestore_puttupleslot` writing).
+ * Cutting the payloads in the INSERT's own SELECT took a fifth to a third off PostgreSQL's CPU per
+ * envelope in `bench:relay`'s closed loops (docs/benchmarks.md, Relay, fifteenth round).
  * The payloads travel as one binary parameter cut by offset and length: a bytea[] parameter
  * would go hex-encoded as text, doubling the bytes and costing more to encode and parse than the
  * inserts themselves.
@@ -1209,12 +1214,12 @@ function payloadInsert(calls: readonly WriteCall[]): PipelineStep | null {
   if (chunks.length === 0) return null
   return {
     text: `WITH p AS (
-       SELECT nextval('payloads_id_seq') AS id, substring($1::bytea FROM t.off FOR t.len) AS payload,
-              t.received_at, t.expires_at, t.ord
+       SELECT nextval('payloads_id_seq') AS id, t.off, t.len, t.received_at, t.expires_at, t.ord
          FROM unnest($2::int[], $3::int[], $4::bigint[], $5::bigint[])
          WITH ORDINALITY AS t(off, len, received_at, expires_at, ord)),
      ins AS (INSERT INTO payloads (id, generation, payload, received_at, expires_at)
-       SELECT id, (SELECT current FROM payload_generation FOR KEY SHARE), payload, received_at, expires_at FROM p)
+       SELECT id, (SELECT current FROM payload_generation FOR KEY SHARE),
+              substring($1::bytea FROM off FOR len), received_at, expires_at FROM p)
      SELECT id FROM p ORDER BY ord`,
     values: [Buffer.concat(chunks), offsets, lengths, receivedAt, expiresAt],
   }

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { interceptStorage, newInvite, startTestServer, type TestServer } from './support/test-server.ts'
 import { WsTestClient } from './support/ws-client.ts'
 
@@ -253,7 +254,6 @@ describe('delivery: the periodic re-scan', () => {
     }
     // The server sees the close a moment after the client does; a re-scan may still start in
     // between. Count from one interval later, then give three more intervals to any timer left.
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
     await sleep(RESYNC_MS)
     const count = watch.at.length
     await sleep(3 * RESYNC_MS)

@@ -246,6 +246,60 @@ describe('tacit commands (fake SDK)', () => {
     assert.equal(w.messages.at(-1)?.text, '-5 degrees --json', 'after "--" everything is text')
   })
 
+  it('an id that starts with "-" is named as it is shown, without "--"; a typo is still an unknown option', async () => {
+    const w = world()
+    const f = w.factory()
+    // Conversation ids are base64url of 32 bytes: one in 64 starts with '-', one in 4096 with '--'.
+    const dash = '-nQp6A9xdTgUPv8bvS27KR3nrwknx2BNPqASpBoUtfA'
+    const twoDashes = '--Qp6A9xdTgUPv8bvS27KR3nrwknx2BNPqASpBoUtfB'
+    w.conversations.set(dash, { id: dash, name: 'team', members: ['alice', 'bob'] })
+    w.conversations.set(twoDashes, { id: twoDashes, name: 'crew', members: ['alice', 'bob', 'carol'] })
+    const sentTo = (args: string[]) => runCliOnce([...as('alice'), '--json', ...args], f)
+    for (const [args, id] of [
+      [['send', dash, 'by', 'id'], dash],
+      [['send', dash.slice(0, 10), 'by', 'prefix'], dash],
+      [['send', twoDashes, 'two', 'dashes'], twoDashes],
+      [['send', twoDashes.slice(0, 8), 'two', 'dashes', 'prefix'], twoDashes],
+      [['send', '--', dash, 'after', '--'], dash],
+    ] as const) {
+      const r = await sentTo([...args])
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
+      assert.equal((JSON.parse(r.stdout) as { conversation: string }).conversation, id, args.join(' '))
+    }
+    assert.deepEqual(
+      w.messages.map((m) => m.text),
+      ['by id', 'by prefix', 'two dashes', 'two dashes prefix', 'after --'],
+    )
+    const read = await runCliOnce([...as('bob'), 'read', dash.slice(0, 7), '--json'], f)
+    assert.equal(read.code, 0, read.stderr)
+    const added = await runCliOnce([...as('alice'), 'group', 'add', dash, 'carol', '--json'], f)
+    assert.equal(added.code, 0, added.stderr)
+    assert.deepEqual(w.conversations.get(dash)?.members, ['alice', 'bob', 'carol'])
+    // Only the slot that takes an id reads a leading '-' as part of it.
+    const cases: [string[], RegExp][] = [
+      [['read', '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['read', '-x'], /Unknown option '-x'/],
+      [['send', 'team', dash], /Unknown option '-n'/],
+      [['read', 'team', '-nQp6A9x'], /Unknown option '-n'/],
+      [['send', 'team', '-5', 'degrees'], /Unknown option '-5'/],
+      [['devices', 'revoke', '-Zt3k0Qy2Jd7w8PzQmV0x'], /device id is 22 characters/],
+    ]
+    for (const [args, pattern] of cases) {
+      const r = await runCliOnce([...as('alice'), ...args], f)
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, pattern, args.join(' '))
+    }
+    const help = await runCliOnce(['read', '-hhhhhhh'], f)
+    assert.equal(help.code, 0, "a cluster of the command's own short flags is still flags")
+    assert.ok(help.stdout.startsWith('Usage: tacit read'))
+  })
+
+  it('every long option is lowercase words, so an id with a capital or a digit is never taken for one', () => {
+    for (const c of COMMANDS.flatMap((x) => (isGroup(x) ? x.subcommands : [x])))
+      for (const name of Object.keys(c.options))
+        assert.match(name, /^[a-z]+(?:-[a-z]+)*$/, `${c.name} --${name}`)
+  })
+
   it('group help lists the subcommands; `help <command>` is the same as `<command> --help`', async () => {
     const f = world().factory()
     for (const g of COMMANDS.filter(isGroup)) {

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import { usageError } from './errors.ts'
-import { MAX_PATH_CHARS, MAX_POSITIONALS, MAX_URL_CHARS } from './limits.ts'
+import { MAX_PATH_CHARS, MAX_POSITIONALS, MAX_URL_CHARS, MIN_ID_PREFIX } from './limits.ts'
 import type { Output } from './output.ts'
 import type { Session } from './session.ts'
 
@@ -25,6 +25,11 @@ export interface PositionalSpec {
   readonly optional?: boolean
   /** Takes every remaining argument. */
   readonly variadic?: boolean
+  /**
+   * Names something by a random base64url id (or a prefix of it), which starts with '-' one time
+   * in 64: in this slot such a token is the argument, not an unknown option (see `splitArguments`).
+   */
+  readonly identifier?: boolean
 }
 
 export interface CommandSpec {
@@ -106,7 +111,12 @@ export function parseCommandLine(
   }
   let parsed: ReturnType<typeof parseArgs>
   try {
-    parsed = parseArgs({ args: attachValues(args, options), options, allowPositionals: true, strict: true })
+    parsed = parseArgs({
+      args: splitArguments(args, spec, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    })
   } catch (error) {
     // parseArgs's messages quote only the flag the user typed.
     const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : 'bad arguments'
@@ -132,32 +142,67 @@ export function parseCommandLine(
   }
 }
 
+/** What a long option looks like; such a token is never taken for an id, so a typo is reported. */
+const OPTION_NAME = /^--[a-z]+(?:-[a-z]+)*(?:=.*)?$/s
+/** An id, or a prefix of one long enough to name it (`-x` stays an unknown option). */
+const ID_LIKE = new RegExp(`^-[A-Za-z0-9_-]{${MIN_ID_PREFIX},}$`)
+
 /**
- * `--invite -x3…` is refused by parseArgs as ambiguous (is `-x3…` a value or an option?). Values
- * here are random base64url (invites, device ids) and may start with '-', so a token after an
- * option that takes a value is always that value: it is attached (`--invite=-x3…`, `-o-x`).
+ * Sorts the arguments into options and positionals and hands parseArgs `[...options, '--',
+ * ...positionals]`, so that it checks the options strictly and takes the positionals as they are.
+ * Invite codes, device and conversation ids are random base64url and may start with '-', which
+ * parseArgs would read as an option:
+ * - a token after an option that takes a value is that value (`--invite -x3…`, `-o -x`);
+ * - in a positional slot marked `identifier`, an id-like token that is not one of the command's
+ *   options is the id (`tacit read -nQp6A9…`); a short option takes its value there from the next
+ *   token (`-o file`), not attached;
+ * - `--` ends the options.
  */
-function attachValues(args: readonly string[], options: ParseArgsOptions): string[] {
-  const takesValue = new Set<string>()
-  for (const [name, o] of Object.entries(options ?? {})) {
-    if (o.type !== 'string') continue
-    takesValue.add(`--${name}`)
-    if (o.short) takesValue.add(`-${o.short}`)
+function splitArguments(
+  args: readonly string[],
+  spec: Pick<CommandSpec, 'positionals'>,
+  options: ParseArgsOptions,
+): string[] {
+  const known = options ?? {}
+  const takesValue = new Map<string, string>()
+  const booleanShorts = new Set<string>()
+  for (const [name, o] of Object.entries(known)) {
+    if (o.type === 'string') {
+      takesValue.set(`--${name}`, `--${name}=`)
+      if (o.short) takesValue.set(`-${o.short}`, `-${o.short}`)
+    } else if (o.short) booleanShorts.add(o.short)
   }
-  const out: string[] = []
+  // Every long option's name is lowercase words (OPTION_NAME), so only a cluster of short flags
+  // (`-fh`) needs looking up.
+  const isShortFlags = (arg: string) => [...arg.slice(1)].every((c) => booleanShorts.has(c))
+  const slot = (index: number): PositionalSpec | undefined => {
+    const last = spec.positionals.at(-1)
+    return index >= spec.positionals.length && last?.variadic ? last : spec.positionals[index]
+  }
+  const flags: string[] = []
+  const positionals: string[] = []
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
     if (arg === '--') {
-      out.push(...args.slice(i))
+      positionals.push(...args.slice(i + 1))
       break
     }
     const value = args[i + 1]
-    if (takesValue.has(arg) && value !== undefined) {
-      out.push(arg.startsWith('--') ? `${arg}=${value}` : `${arg}${value}`)
+    const attach = takesValue.get(arg)
+    if (attach !== undefined && value !== undefined) {
+      flags.push(`${attach}${value}`)
       i++
-    } else out.push(arg)
+    } else if (arg.length < 2 || !arg.startsWith('-')) positionals.push(arg)
+    else if (
+      slot(positionals.length)?.identifier === true &&
+      ID_LIKE.test(arg) &&
+      !OPTION_NAME.test(arg) &&
+      !isShortFlags(arg)
+    )
+      positionals.push(arg)
+    else flags.push(arg)
   }
-  return out
+  return [...flags, '--', ...positionals]
 }
 
 function checkPositionals(spec: Pick<CommandSpec, 'positionals' | 'name'>, positionals: string[]): void {

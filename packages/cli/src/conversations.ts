@@ -7,8 +7,7 @@ import { isValidHandle } from '@tacit/protocol/credential'
 import type { CliClient, ConversationSummary } from './client-api.ts'
 import { clip } from './command.ts'
 import { CliError, usageError } from './errors.ts'
-
-export const MIN_ID_PREFIX = 6
+import { MIN_ID_PREFIX } from './limits.ts'
 
 export async function resolveConversation(
   client: CliClient,

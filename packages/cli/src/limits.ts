@@ -4,6 +4,8 @@
  */
 /** Passphrases are hashed with Argon2id; anything longer is almost surely a mistake (a file pasted). */
 export const MAX_PASSPHRASE_BYTES = 1024
+/** The shortest prefix of a conversation id that names it (a shorter one is ambiguous too often). */
+export const MIN_ID_PREFIX = 6
 /** Arguments after the command name (handles of a new group, words of a message). */
 export const MAX_POSITIONALS = 1000
 /** Text of one message in UTF-8 bytes; the protocol's own limit (MAX_TEXT_BYTES) is the same. */

@@ -45,7 +45,9 @@ export const chatCommand: CommandSpec = {
     },
     timeout: { type: 'string', valueName: 'seconds', description: 'leave after this long (default: never)' },
   },
-  positionals: [{ name: 'conversation', description: 'id, name, or handle of the other person' }],
+  positionals: [
+    { name: 'conversation', description: 'id, name, or handle of the other person', identifier: true },
+  ],
   examples: [
     'tacit chat bob',
     'tacit chat team-chat --history 100',

@@ -30,7 +30,7 @@ const revoke: CommandSpec = {
   name: 'devices revoke',
   summary: 'revoke one of your devices (lost or stolen): it is removed from every conversation',
   options: {},
-  positionals: [{ name: 'device-id', description: 'as `tacit devices` shows it' }],
+  positionals: [{ name: 'device-id', description: 'as `tacit devices` shows it', identifier: true }],
   examples: ['tacit devices revoke Zt3k0Qy2Jd7w8PzQmV0xbA'],
   async run(ctx) {
     const id = ctx.positionals[0]!

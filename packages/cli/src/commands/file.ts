@@ -23,7 +23,7 @@ const send: CommandSpec = {
     },
   },
   positionals: [
-    { name: 'conversation', description: 'id, name, or handle of the other person' },
+    { name: 'conversation', description: 'id, name, or handle of the other person', identifier: true },
     { name: 'path', description: 'the file to send' },
   ],
   examples: [
@@ -85,7 +85,7 @@ const get: CommandSpec = {
     },
   },
   positionals: [
-    { name: 'conversation', description: 'id, name, or handle of the other person' },
+    { name: 'conversation', description: 'id, name, or handle of the other person', identifier: true },
     { name: 'message-id', description: 'the id (or its first 8+ characters) of the file message' },
   ],
   examples: [

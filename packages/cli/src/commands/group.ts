@@ -49,7 +49,7 @@ function membershipCommand(verb: 'add' | 'remove'): CommandSpec {
           'cannot read anything sent afterwards.',
     options: {},
     positionals: [
-      { name: 'conversation', description: 'id or name' },
+      { name: 'conversation', description: 'id or name', identifier: true },
       { name: 'handle', description: verb === 'add' ? 'people to add' : 'people to remove', variadic: true },
     ],
     examples: [`tacit group ${verb} team-chat carol`, `tacit group ${verb} 3f9a1c0b carol dave --json`],

@@ -24,7 +24,9 @@ export const readCommand: CommandSpec = {
     timeout: { type: 'string', valueName: 'seconds', description: 'with --follow: stop after this long' },
     'no-receipts': { type: 'boolean', description: 'do not send read receipts' },
   },
-  positionals: [{ name: 'conversation', description: 'id, name, or handle of the other person' }],
+  positionals: [
+    { name: 'conversation', description: 'id, name, or handle of the other person', identifier: true },
+  ],
   examples: [
     'tacit read bob',
     'tacit read team-chat --limit 200 --json',

@@ -13,7 +13,7 @@ export const sendCommand: CommandSpec = {
     'arguments joined by spaces; "-" reads it from standard input.',
   options: {},
   positionals: [
-    { name: 'conversation', description: 'id, name, or handle of the other person' },
+    { name: 'conversation', description: 'id, name, or handle of the other person', identifier: true },
     { name: 'text', description: 'the message ("-" for standard input)', variadic: true },
   ],
   examples: [

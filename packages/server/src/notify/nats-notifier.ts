@@ -11,8 +11,9 @@
  * - `noEcho`: a publish for a device connected to this same process is delivered locally at once
  *   instead of round-tripping through NATS (and is not delivered a second time by the echo).
  * - Lost hints (a NATS outage, a process that died between its commit and its publish) cost
- *   latency only: on every reconnect all local listeners are woken, and every `resyncIntervalMs`
- *   too, so each connection re-fetches its mailbox from the database.
+ *   latency only: on every reconnect all local listeners are woken (spread out,
+ *   `RECOVERY_WAKES_PER_SECOND`), and every `resyncIntervalMs` too, so each connection re-fetches
+ *   its mailbox from the database.
  * - Peer liveness: every instance announces itself on `<prefix>.peers` every `peerHeartbeatMs`
  *   with a random instance id (nothing about devices or the host). A process killed after it
  *   acknowledged a send but before its hints left its buffers takes those hints with it; when a
@@ -29,6 +30,7 @@ import {
   type NotifierOptions,
   NotifyError,
   RESYNC_INTERVAL_MS,
+  type RecoveryPacing,
 } from './notifier.ts'
 
 export const DEFAULT_SUBJECT_PREFIX = 'tacit.mail'
@@ -71,6 +73,8 @@ export interface NatsNotifierOptions extends NotifierOptions {
   reconnectTimeWaitMs?: number
   /** Shown in NATS monitoring; no ids. */
   name?: string
+  /** How the wake-ups after a reconnect or a lost peer are spread (`RECOVERY_WAKES_PER_SECOND`). */
+  recovery?: Partial<RecoveryPacing>
 }
 
 export interface NatsNotifierStats {
@@ -141,6 +145,7 @@ export async function createNatsNotifier(options: NatsNotifierOptions): Promise<
 
   const table = new ListenerTable({
     ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    ...(options.recovery ? { recovery: options.recovery } : {}),
     onFirst(deviceId) {
       const sub = nc.subscribe(mailboxSubject(deviceId, prefix), {
         callback: (error) => {

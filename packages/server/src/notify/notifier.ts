@@ -93,11 +93,35 @@ export interface NotifierOptions {
   onListenerError?: (error: unknown) => void
 }
 
+/**
+ * A recovery (`ListenerTable.markAll`, after a NATS reconnect or a lost peer) wakes every
+ * connection of the process, and each wake-up is a mailbox query. All at once, 1,000 connections
+ * are 1,000 queries in one turn, queued behind the group commits: the stall the re-scans caused
+ * before `resyncDelayMs` (docs/benchmarks.md, Relay, fifteenth round). So the wake-ups go out in
+ * slices: at least `RECOVERY_WAKES_PER_SECOND`, faster where that would take longer than
+ * `MAX_RECOVERY_SPREAD_MS`.
+ */
+export const RECOVERY_WAKES_PER_SECOND = 1_000
+/** The longest a recovery takes to wake every connection (a peer's loss is noticed after ~6 s). */
+export const MAX_RECOVERY_SPREAD_MS = 5_000
+/** Time between two slices of a recovery. */
+export const RECOVERY_TICK_MS = 20
+
+export interface RecoveryPacing {
+  readonly wakesPerSecond: number
+  readonly maxSpreadMs: number
+  readonly tickMs: number
+}
+
 interface ListenerTableHooks extends NotifierOptions {
   /** The first listener of a device arrived (the NATS notifier subscribes its subject). */
   onFirst?: (deviceId: string) => void
   /** The last listener of a device left. */
   onLast?: (deviceId: string) => void
+  /** How `markAll` spreads its wake-ups; tests shorten it. */
+  recovery?: Partial<RecoveryPacing>
+  /** An integer in [min, max), as `crypto.randomInt`; where a recovery starts in the device list. */
+  random?: (min: number, max: number) => number
 }
 
 /** Logs carry no content and no ids: an error's message may hold either, so only its name goes out. */
@@ -120,11 +144,34 @@ export class ListenerTable {
   readonly #onFirst: (deviceId: string) => void
   readonly #onLast: (deviceId: string) => void
   readonly #onListenerError: (error: unknown) => void
+  readonly #pacing: RecoveryPacing
+  readonly #random: (min: number, max: number) => number
+  /** Devices a recovery has still to wake, in the order it wakes them. */
+  #recovering: string[] = []
+  #recoveryNext = 0
+  #recoverySlice = 0
+  #recoveryTimer: ReturnType<typeof setTimeout> | null = null
 
   constructor(hooks: ListenerTableHooks = {}) {
     this.#onFirst = hooks.onFirst ?? (() => {})
     this.#onLast = hooks.onLast ?? (() => {})
     this.#onListenerError = hooks.onListenerError ?? reportListenerError
+    this.#pacing = {
+      wakesPerSecond: hooks.recovery?.wakesPerSecond ?? RECOVERY_WAKES_PER_SECOND,
+      maxSpreadMs: hooks.recovery?.maxSpreadMs ?? MAX_RECOVERY_SPREAD_MS,
+      tickMs: hooks.recovery?.tickMs ?? RECOVERY_TICK_MS,
+    }
+    for (const [name, value] of Object.entries(this.#pacing)) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new NotifyError('invalid-argument', `recovery ${name} must be a positive integer`)
+      }
+    }
+    this.#random = hooks.random ?? randomInt
+  }
+
+  /** Devices a recovery under way has not woken yet. */
+  get recovering(): number {
+    return this.#recovering.length - this.#recoveryNext
   }
 
   get size(): number {
@@ -169,19 +216,55 @@ export class ListenerTable {
     this.#schedule()
   }
 
-  /** Wakes every listener: after a reconnect, hints sent meanwhile may be gone. */
+  /**
+   * Wakes every listener, after a reconnect or a lost peer: hints sent meanwhile may be gone.
+   * The wake-ups go out in slices (`RECOVERY_WAKES_PER_SECOND`), the first at once; the order
+   * starts at a random device, so no connection is always the last. A second recovery while one
+   * is under way starts over with every device, each woken once.
+   */
   markAll(): void {
-    if (this.#closed) return
-    for (const deviceId of this.#listeners.keys()) this.#pending.add(deviceId)
-    if (this.#pending.size > 0) this.#schedule()
+    if (this.#closed || this.#listeners.size === 0) return
+    const devices = [...this.#listeners.keys()]
+    const start = this.#random(0, devices.length)
+    this.#recovering = [...devices.slice(start), ...devices.slice(0, start)]
+    this.#recoveryNext = 0
+    const { wakesPerSecond, maxSpreadMs, tickMs } = this.#pacing
+    const ticks = Math.max(1, Math.floor(maxSpreadMs / tickMs))
+    this.#recoverySlice = Math.max(
+      Math.ceil((wakesPerSecond * tickMs) / 1000),
+      Math.ceil(devices.length / ticks),
+    )
+    if (this.#recoveryTimer !== null) clearTimeout(this.#recoveryTimer)
+    this.#recoveryTimer = null
+    this.#wakeSlice()
   }
 
   clear(): void {
     this.#closed = true
     if (this.#scheduled !== null) clearImmediate(this.#scheduled)
     this.#scheduled = null
+    if (this.#recoveryTimer !== null) clearTimeout(this.#recoveryTimer)
+    this.#recoveryTimer = null
+    this.#recovering = []
+    this.#recoveryNext = 0
     this.#pending.clear()
     this.#listeners.clear()
+  }
+
+  #wakeSlice(): void {
+    this.#recoveryTimer = null
+    const end = Math.min(this.#recovering.length, this.#recoveryNext + this.#recoverySlice)
+    // mark() skips a device whose last listener left meanwhile.
+    for (let i = this.#recoveryNext; i < end; i++) this.mark(this.#recovering[i]!)
+    this.#recoveryNext = end
+    if (end < this.#recovering.length) {
+      this.#recoveryTimer = setTimeout(() => this.#wakeSlice(), this.#pacing.tickMs)
+      // A recovery never holds a process open that is otherwise done.
+      this.#recoveryTimer.unref()
+    } else {
+      this.#recovering = []
+      this.#recoveryNext = 0
+    }
   }
 
   #schedule(): void {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import {
   createLocalNotifier,
+  ListenerTable,
   MAX_DEVICE_ID_LENGTH,
   MAX_LISTENERS_PER_DEVICE,
   MAX_SUBSCRIBED_DEVICES,
@@ -178,5 +179,89 @@ describe('re-scan timing (resyncDelayMs)', () => {
     // far below 1e-100, and the same wait for all (the behaviour this replaced) fails at once.
     const spread = Math.max(...waits) - Math.min(...waits)
     assert.ok(spread > RESYNC_INTERVAL_MS / 3, `spread ${spread}`)
+  })
+})
+
+describe('recovery: markAll wakes every listener in slices', () => {
+  /** A table of `count` devices, one listener each, recording the order of wake-ups. */
+  function tableOf(count: number, pacing: { wakesPerSecond: number; maxSpreadMs: number; tickMs: number }) {
+    const woken: string[] = []
+    const table = new ListenerTable({ recovery: pacing, random: (_min, max) => Math.min(37, max - 1) })
+    const ids = Array.from({ length: count }, (_, i) => `d${i}`)
+    const unsubscribe = new Map(ids.map((id) => [id, table.add(id, () => woken.push(id))]))
+    return { table, woken, ids, unsubscribe }
+  }
+  /** Waits, bounded, until the recovery under way has woken everyone and their wake-ups ran. */
+  async function recovered(table: ListenerTable): Promise<void> {
+    const deadline = Date.now() + 10_000
+    while (table.recovering > 0) {
+      assert.ok(Date.now() < deadline, 'the recovery finishes')
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    await nextTurn()
+  }
+
+  test('the first slice at once, the rest later; each device once, from a random start', async () => {
+    // 1,000 wake-ups/s in 20 ms ticks: slices of 20.
+    const { table, woken, ids } = tableOf(100, { wakesPerSecond: 1_000, maxSpreadMs: 5_000, tickMs: 20 })
+    table.markAll()
+    await nextTurn()
+    assert.deepEqual(woken, ids.slice(37, 57), 'one slice, starting at the drawn device')
+    assert.equal(table.recovering, 80)
+    await recovered(table)
+    assert.deepEqual(woken, [...ids.slice(37), ...ids.slice(0, 37)], 'everyone, once, in a rotation')
+    table.clear()
+  })
+
+  test('a slice grows so that a large recovery ends within maxSpreadMs', async () => {
+    // 10,000 devices over 100 ms in 20 ms ticks: 5 slices of 2,000, not 500 of 20.
+    const { table, woken } = tableOf(10_000, { wakesPerSecond: 1_000, maxSpreadMs: 100, tickMs: 20 })
+    table.markAll()
+    await nextTurn()
+    assert.equal(woken.length, 2_000)
+    await recovered(table)
+    assert.equal(new Set(woken).size, 10_000)
+    assert.equal(woken.length, 10_000)
+    table.clear()
+  })
+
+  test('a device that left is skipped; a second markAll starts over; clear() stops a recovery', async () => {
+    const { table, woken, ids, unsubscribe } = tableOf(50, {
+      wakesPerSecond: 500,
+      maxSpreadMs: 5_000,
+      tickMs: 20,
+    })
+    table.markAll()
+    await nextTurn()
+    assert.equal(woken.length, 10)
+    unsubscribe.get('d0')!() // not yet woken: the rotation starts at d37
+    table.markAll()
+    await recovered(table)
+    const times = (id: string) => woken.filter((w) => w === id).length
+    assert.equal(times('d0'), 0, 'a device with no listener left is not woken')
+    assert.deepEqual(
+      ids.filter((id) => times(id) === 2),
+      ids.slice(37, 47),
+      'the first slice was woken by each recovery, everyone else once',
+    )
+    assert.ok(ids.every((id) => id === 'd0' || times(id) >= 1))
+
+    const before = woken.length
+    table.markAll()
+    await nextTurn()
+    assert.equal(woken.length, before + 10)
+    table.clear()
+    assert.equal(table.recovering, 0)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(woken.length, before + 10, 'nothing wakes after clear()')
+  })
+
+  test('pacing values must be positive integers', () => {
+    for (const recovery of [{ tickMs: 0 }, { wakesPerSecond: -1 }, { maxSpreadMs: 1.5 }]) {
+      assert.throws(
+        () => new ListenerTable({ recovery }),
+        (error: unknown) => NotifyError.is(error, 'invalid-argument'),
+      )
+    }
   })
 })

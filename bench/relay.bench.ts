@@ -14,7 +14,7 @@
  * server does not flatter or penalise either side. The run ends with a verdict on each of issue
  * #3's targets, the ceiling's own figure beside the absolute ones (relay-targets.ts).
  *
- * Flags: --json (one JSON object on the last line), --clients N, --servers ceiling,sqlite,postgres,
+ * Flags: --json (one JSON object on the last line), --clients N, --servers ceiling,sqlite,postgres (or postgres-nats: with NATS and a peer that keeps dying),
  * --measure-ms N, --sizes 256,4096, --rate N (offered rate of the latency phase; 5,000 by default,
  * the issue's figure — a lower one measures CPU per envelope on a machine too loaded for 5,000/s),
  * --modes throughput,rate, --generators N (load generator processes, 2 by default), --window N

@@ -6,10 +6,17 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect } from '@nats-io/transport-node'
 import pg from 'pg'
 import type { ServerFactory, ServerUnderTest } from '../../../bench/relay.bench.ts'
 import { provisionDevices, type StorageFlags } from './provision.ts'
-import { POSTGRES_URL, startServer, stopServer } from './server-process.ts'
+import {
+  NATS_URL,
+  POSTGRES_URL,
+  type ServerProcessOptions,
+  startServer,
+  stopServer,
+} from './server-process.ts'
 import { serializeDevices } from './tacit-relay-adapter.ts'
 
 /** Load from one address and 1,000 devices at thousands of frames/s: the limits would measure themselves. */
@@ -20,8 +27,9 @@ async function startTacit(
   flags: StorageFlags,
   clients: number,
   cleanup: () => Promise<void>,
+  extra: Pick<ServerProcessOptions, 'natsUrl' | 'args'> = {},
 ): Promise<ServerUnderTest> {
-  const server = await startServer({ ...flags, args: LOAD_ARGS })
+  const server = await startServer({ ...flags, ...extra, args: [...LOAD_ARGS, ...(extra.args ?? [])] })
   try {
     const devices = await provisionDevices(server.httpUrl, flags, clients)
     return {
@@ -74,6 +82,43 @@ export function freshSchema(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`
 }
 
+/**
+ * How often `postgres-nats`'s phantom peer comes and goes: it announces itself twice, a second
+ * apart, then falls silent, and the server counts it lost after 6 s (`PEER_MISSED_HEARTBEATS`)
+ * and wakes all of its connections; then a new one comes. A process that crashes and restarts
+ * every 9 s, as a server on a failing host would.
+ */
+export const PHANTOM_PEER_CYCLE_MS = 9_000
+
+/**
+ * A NATS client that plays a crash-looping server process on `<prefix>.peers` (the wire format of
+ * `notify/nats-notifier.ts`: "alive <instance id>"), so that the server under load runs its
+ * recovery — every connection's mailbox fetched again — once every cycle.
+ */
+async function startPhantomPeer(prefix: string): Promise<() => Promise<void>> {
+  const nc = await connect({ servers: NATS_URL, name: 'tacit-bench-phantom-peer' })
+  const subject = `${prefix}.peers`
+  const timers = new Set<ReturnType<typeof setTimeout>>()
+  const later = (ms: number, run: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      run()
+    }, ms)
+    timers.add(timer)
+  }
+  const cycle = () => {
+    const id = randomBytes(16).toString('hex')
+    nc.publish(subject, `alive ${id}`)
+    later(1_000, () => nc.publish(subject, `alive ${id}`))
+    later(PHANTOM_PEER_CYCLE_MS, cycle)
+  }
+  cycle()
+  return async () => {
+    for (const timer of timers) clearTimeout(timer)
+    await nc.close()
+  }
+}
+
 export function benchServers(): Record<string, ServerFactory> {
   return {
     sqlite: async (clients) => {
@@ -94,6 +139,28 @@ export function benchServers(): Record<string, ServerFactory> {
         { dataDir, postgresUrl: POSTGRES_URL, postgresSchema: schema },
         clients,
         cleanup,
+      )
+    },
+    // PostgreSQL with NATS, and a peer that keeps dying: what a recovery costs under load.
+    'postgres-nats': async (clients) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'tacit-bench-'))
+      const schema = freshSchema('bench')
+      const prefix = freshSchema('bench')
+      await withPostgres((c) => c.query(`CREATE SCHEMA ${schema}`))
+      const stopPeer = await startPhantomPeer(prefix)
+      const cleanup = async () => {
+        await stopPeer()
+        rmSync(dataDir, { recursive: true, force: true })
+        await withPostgres((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`))
+      }
+      return await startTacit(
+        { dataDir, postgresUrl: POSTGRES_URL, postgresSchema: schema },
+        clients,
+        cleanup,
+        {
+          natsUrl: NATS_URL,
+          args: ['--nats-prefix', prefix],
+        },
       )
     },
   }

@@ -119,6 +119,26 @@ async function startPhantomPeer(prefix: string): Promise<() => Promise<void>> {
   }
 }
 
+/** The server on a fresh PostgreSQL schema; with NATS, a fresh subject prefix and a phantom peer. */
+async function startOnPostgres(clients: number, withNats: boolean): Promise<ServerUnderTest> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tacit-bench-'))
+  const schema = freshSchema('bench')
+  const prefix = freshSchema('bench')
+  await withPostgres((c) => c.query(`CREATE SCHEMA ${schema}`))
+  const stopPeer = withNats ? await startPhantomPeer(prefix) : async () => {}
+  const cleanup = async () => {
+    await stopPeer()
+    rmSync(dataDir, { recursive: true, force: true })
+    await withPostgres((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`))
+  }
+  return await startTacit(
+    { dataDir, postgresUrl: POSTGRES_URL, postgresSchema: schema },
+    clients,
+    cleanup,
+    withNats ? { natsUrl: NATS_URL, args: ['--nats-prefix', prefix] } : {},
+  )
+}
+
 export function benchServers(): Record<string, ServerFactory> {
   return {
     sqlite: async (clients) => {
@@ -127,41 +147,8 @@ export function benchServers(): Record<string, ServerFactory> {
         rmSync(dataDir, { recursive: true, force: true }),
       )
     },
-    postgres: async (clients) => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'tacit-bench-'))
-      const schema = freshSchema('bench')
-      await withPostgres((c) => c.query(`CREATE SCHEMA ${schema}`))
-      const cleanup = async () => {
-        rmSync(dataDir, { recursive: true, force: true })
-        await withPostgres((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`))
-      }
-      return await startTacit(
-        { dataDir, postgresUrl: POSTGRES_URL, postgresSchema: schema },
-        clients,
-        cleanup,
-      )
-    },
+    postgres: (clients) => startOnPostgres(clients, false),
     // PostgreSQL with NATS, and a peer that keeps dying: what a recovery costs under load.
-    'postgres-nats': async (clients) => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'tacit-bench-'))
-      const schema = freshSchema('bench')
-      const prefix = freshSchema('bench')
-      await withPostgres((c) => c.query(`CREATE SCHEMA ${schema}`))
-      const stopPeer = await startPhantomPeer(prefix)
-      const cleanup = async () => {
-        await stopPeer()
-        rmSync(dataDir, { recursive: true, force: true })
-        await withPostgres((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`))
-      }
-      return await startTacit(
-        { dataDir, postgresUrl: POSTGRES_URL, postgresSchema: schema },
-        clients,
-        cleanup,
-        {
-          natsUrl: NATS_URL,
-          args: ['--nats-prefix', prefix],
-        },
-      )
-    },
+    'postgres-nats': (clients) => startOnPostgres(clients, true),
   }
 }
